@@ -1,0 +1,60 @@
+# noln: every build goes through this file. Each area keeps its targets in its own
+# fragment (host/host.mk, cpu/cpu.mk, emu/emu.mk, tests/tests.mk, ...), included below,
+# so this file only holds what they all share.
+#
+#   make test    install what is missing (apt-get, npm pack), build, run every test suite
+#   make demo    the main job on a small built-in default (CPU backend)
+#   make help    list the main targets
+
+CXX      := g++
+PYTHON   := /usr/bin/python3
+BUILD    := build
+OPT      ?= -O2
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -fopenmp -I. -MMD -MP
+LDFLAGS  := -fopenmp
+BLAS_LIBS := -lopenblas
+MPICXX   := mpicxx
+# Open MPI refuses to run as root unless told; our tests and CI run as root.
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+
+# Fragments append to these.
+TEST_TARGETS :=
+PROGRAMS     :=
+CLEAN_FILES  :=
+
+.DEFAULT_GOAL := all
+.PHONY: all setup test test-build help clean
+
+include $(sort $(wildcard */*.mk */*/*.mk))
+
+all: setup
+	@$(MAKE) --no-print-directory $(PROGRAMS)
+
+setup:
+	@bash scripts/setup.sh
+
+# The README's test command. SUITE=name runs only suites whose name contains it.
+test: setup
+	@$(MAKE) --no-print-directory -j$$(nproc) test-build
+	@bash tests/run_suites.sh $(SUITE)
+
+test-build: $(TEST_TARGETS)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/catch_main.o: tests/catch_main.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -O0 -c $< -o $@
+
+help:
+	@echo "make test   - install dependencies, build and run every test suite"
+	@echo "make demo   - the main job on a small built-in default (CPU backend)"
+	@echo "make all    - build every program: $(PROGRAMS)"
+
+clean:
+	rm -rf $(BUILD) $(PROGRAMS) $(CLEAN_FILES)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,8 @@
+# host/: plain C++ shared by every backend (formats, schedule, loop, tokenizer, ...).
+# Every host/*.cpp goes into one static library; programs and tests link it.
+HOST_SRCS := $(wildcard host/*.cpp)
+HOST_LIB  := $(BUILD)/libnoln_host.a
+
+$(HOST_LIB): $(HOST_SRCS:%.cpp=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^

@@ -1,0 +1,70 @@
+// The narrow interface between the one host training loop and a backend (the CPU model in
+// cpu/, the CUDA model in the .cu programs). Everything the schedule, the loop, the
+// checkpoints and the evals need goes through here; nothing else about a backend leaks out.
+//
+// Conventions:
+//  - Parameters, gradients and optimizer moments cross this boundary as fp32 buffers in
+//    llm.c's file order (host/gpt2_config.h), whatever the backend stores internally.
+//  - inputs/targets are B*T token ids; a target < 0 is ignored (masked) by the loss.
+//  - The loss of one forward is the mean cross-entropy over counted targets plus, when
+//    aux_lambda > 0, the aux loss of METHOD.md §4. backward(scale) accumulates the gradient
+//    of scale * that loss into the gradient buffers (scale = 1/grad_accum_steps).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "host/gpt2_config.h"
+#include "host/ln_state.h"
+
+namespace noln {
+
+struct ForwardResult {
+    float ce = 0.0f;       // mean cross-entropy over counted targets (0 if targets == nullptr)
+    float aux = 0.0f;      // lambda * aux term (0 when aux_lambda == 0)
+    long ntargets = 0;     // how many targets were counted
+};
+
+struct AdamW {
+    float lr = 6e-4f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, weight_decay = 0.0f;
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+    virtual const GPT2Config& config() const = 0;
+    size_t num_parameters() const { return noln::num_parameters(config()); }
+
+    virtual void get_parameters(float* out) const = 0;
+    virtual void set_parameters(const float* in) = 0;
+
+    // LN path states and divisors for every following forward/backward.
+    virtual void set_ln_state(const LNState& s) = 0;
+    virtual void set_aux_lambda(float lambda) = 0;
+
+    // One micro-batch. targets may be nullptr (inference: no loss, no backward).
+    virtual ForwardResult forward(const int* inputs, const int* targets, int B, int T) = 0;
+    // Sigma observations of the last forward (METHOD.md §3).
+    virtual const SigmaObs& sigma_obs() const = 0;
+    // Per-position cross-entropy of the last forward, B*T floats (0 where the target was
+    // masked); used by the HellaSwag eval.
+    virtual void get_token_losses(float* out) const = 0;
+    // Logits of the last forward, B*T*V floats (unpadded V); used by tests and export checks.
+    virtual void get_logits(float* out) const = 0;
+
+    virtual void zero_grad() = 0;
+    virtual void backward(float scale) = 0;
+    virtual void get_gradients(float* out) const = 0;
+    // Sum gradients over data-parallel ranks (no-op on one rank).
+    virtual void allreduce_gradients() {}
+    // Global L2 norm of the accumulated gradients (after allreduce).
+    virtual float grad_norm() = 0;
+    // One AdamW step (bias-corrected, t counts from 1); gradients are multiplied by
+    // grad_scale first (the clipping factor, 1 when not clipping). Weight decay only on the
+    // 2-D tensors (param_is_decayed).
+    virtual void adamw_step(const AdamW& h, float grad_scale, int t) = 0;
+    // Optimizer moments, num_parameters() floats each.
+    virtual void get_optimizer_state(float* m, float* v) const = 0;
+    virtual void set_optimizer_state(const float* m, const float* v) = 0;
+};
+
+}  // namespace noln

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test suite in tests/suites/ (in name order) and prints one closing line,
+# `N passed, M failed[, K skipped]`, summed over all of them.
+#
+# A suite is a bash script run from the repo root. Its count comes from its output:
+#  - Catch2 v2 summaries ("All tests passed (A assertions in N test cases)" or
+#    "test cases: N | P passed | F failed"), summed over every Catch2 run in the suite;
+#  - otherwise lines of the form `N passed, M failed[, K skipped]`, summed.
+# A suite that exits non-zero but reports no failure counts one extra failure, so a
+# crash can never pass silently. Logs are kept in build/test-logs/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build/test-logs
+only="${1:-}"
+tp=0; tf=0; ts=0; bad=()
+for suite in tests/suites/*.sh; do
+  name=$(basename "$suite" .sh)
+  [ -n "$only" ] && [[ "$name" != *"$only"* ]] && continue
+  log=build/test-logs/$name.log
+  echo "=== suite $name"
+  start=$(date +%s)
+  bash "$suite" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  read -r p f s < <(awk '
+    /^All tests passed \(.* in [0-9]+ test cases?\)/ {
+      n = $0; sub(/^.* in /, "", n); sub(/ test case.*/, "", n); P += n; next }
+    /^test cases: / {
+      line = $0; gsub(/\|/, " ", line); k = split(line, w, " ")
+      for (i = 1; i < k; i++) { if (w[i+1] == "passed") P += w[i]; if (w[i+1] == "failed") F += w[i] }
+      next }
+    /^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ {
+      line = $0; sub(/^[A-Za-z_-]+: /, "", line); gsub(/,/, "", line); k = split(line, w, " ")
+      P += w[1]; F += w[3]; if (k >= 5) S += w[5]; next }
+    END { printf "%d %d %d\n", P, F, S }' "$log")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "suite $name exited with status $rc without reporting a failure: counted as 1 failed"; fi
+  echo "=== suite $name: $p passed, $f failed, $s skipped ($(( $(date +%s) - start ))s)"
+  tp=$((tp+p)); tf=$((tf+f)); ts=$((ts+s))
+  [ "$f" -ne 0 ] && bad+=("$name")
+done
+[ ${#bad[@]} -gt 0 ] && echo "failing suites: ${bad[*]} (logs in build/test-logs/)"
+if [ "$ts" -gt 0 ]; then echo "$tp passed, $tf failed, $ts skipped"; else echo "$tp passed, $tf failed"; fi
+[ "$tf" -eq 0 ]
