@@ -6,3 +6,6 @@ HOST_LIB  := $(BUILD)/libnoln_host.a
 $(HOST_LIB): $(HOST_SRCS:%.cpp=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+# What a program or test that uses the host library puts on its link line (after its objects).
+HOST_LINK := $(HOST_LIB) $(MPI_LIBS)

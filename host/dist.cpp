@@ -1,0 +1,74 @@
+#include "host/dist.h"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "host/error.h"
+
+namespace noln {
+
+static Dist g_dist;
+static bool g_mpi = false;  // true when MPI is initialised by us and world > 1 is possible
+
+static void finalize() {
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (!fin) MPI_Finalize();
+}
+
+static bool launched_by_mpirun() {
+    return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") ||
+           std::getenv("PMIX_RANK");
+}
+
+const Dist& dist_init(int* argc, char*** argv) {
+    if (g_mpi || !launched_by_mpirun()) return g_dist;
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        MPI_Init(argc, argv);
+        std::atexit(finalize);
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_dist.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_dist.world);
+    g_mpi = true;
+    return g_dist;
+}
+
+const Dist& dist() { return g_dist; }
+
+// MPI counts are int: large buffers go in chunks.
+template <typename F>
+static void chunked(size_t n, F f) {
+    const size_t step = INT_MAX / 2;
+    for (size_t off = 0; off < n; off += step) f(off, (int)(n - off < step ? n - off : step));
+}
+
+void dist_allreduce_sum(float* buf, size_t n) {
+    if (!g_mpi || g_dist.world == 1) return;
+    chunked(n, [&](size_t off, int cnt) {
+        MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    });
+}
+
+void dist_allreduce_sum(double* buf, size_t n) {
+    if (!g_mpi || g_dist.world == 1) return;
+    chunked(n, [&](size_t off, int cnt) {
+        MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    });
+}
+
+void dist_broadcast(void* buf, size_t bytes, int root) {
+    if (!g_mpi || g_dist.world == 1) return;
+    chunked(bytes, [&](size_t off, int cnt) {
+        MPI_Bcast((char*)buf + off, cnt, MPI_BYTE, root, MPI_COMM_WORLD);
+    });
+}
+
+void dist_barrier() {
+    if (g_mpi && g_dist.world > 1) MPI_Barrier(MPI_COMM_WORLD);
+}
+
+}  // namespace noln
