@@ -3,7 +3,7 @@
 # everything is already present; safe to call from every make target that needs it.
 set -euo pipefail
 PKGS=(g++ make catch2 libopenblas-dev libopenmpi-dev openmpi-bin python3-torch python3-numpy
-      python3-matplotlib libboost-context-dev nodejs npm)
+      python3-matplotlib python3-regex libboost-context-dev nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   # node/npm often come from outside Debian (nodesource); accept any working binary
