@@ -1,0 +1,25 @@
+# cpu/: the CPU GPT-2 (reference and no-GPU backend), its check tool and its tests.
+CPU_SRCS := $(wildcard cpu/*.cpp)
+CPU_LIB  := $(BUILD)/libnoln_cpu.a
+# What a program that uses the CPU model puts on its link line (after its objects).
+# Recursive (=) on purpose: host/host.mk is included after this file, so HOST_LINK is not
+# defined yet here; the host library is named literally in prerequisites for the same reason.
+CPU_HOST_LIB := $(BUILD)/libnoln_host.a
+CPU_LINK = $(CPU_LIB) $(HOST_LINK) $(BLAS_LIBS)
+
+$(CPU_LIB): $(CPU_SRCS:%.cpp=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# test_gpt2_cpu MODEL.bin STATE.bin: the CPU model against a reference debug state.
+test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(CPU_HOST_LIB)
+	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
+
+CPU_TEST_SRCS := $(wildcard tests/cpu/*.cpp)
+$(BUILD)/tests/cpu_tests: $(CPU_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(CPU_HOST_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(CPU_LINK) -o $@
+
+PROGRAMS     += test_gpt2_cpu
+TEST_TARGETS += test_gpt2_cpu $(BUILD)/tests/cpu_tests
+CLEAN_FILES  += test_gpt2_cpu

@@ -1,0 +1,58 @@
+// The GPT-2 forward/backward on the CPU, templated on the float type: GPT2Core<float> is
+// the backend (GPT2CPU), GPT2Core<double> is what the whole-model finite-difference test
+// differentiates. Both are instantiated in cpu/gpt2_core.cpp.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "host/gpt2_config.h"
+#include "host/ln_state.h"
+
+namespace noln {
+
+template <typename F>
+struct GPT2Core {
+    GPT2Config cfg;
+    std::vector<F> params, grads;  // file order (host/gpt2_config.h), num_parameters(cfg)
+    LNState ln;                    // LN path states (METHOD.md §1-2)
+    F aux_lambda = 0;
+    // Finite-difference tests only: >= 0 replaces the measured aux target S (a stopgrad).
+    F aux_S_fixed = -1;
+    SigmaObs obs;                  // of the last forward
+
+    // Results of the last forward.
+    int B = 0, T = 0;
+    long ntargets = 0;
+    F ce = 0, aux = 0;
+    std::vector<int> inputs, targets;  // copies; targets empty when none were given
+    std::vector<F> logits;             // B*T*Vp (columns >= V are computed but unused)
+    std::vector<F> token_losses;       // B*T, 0 where masked
+
+    explicit GPT2Core(const GPT2Config& c);
+    F aux_target() const { return aux_S_; }  // S of the last forward's aux loss
+    F* param(int t) { return params.data() + offs_[t]; }
+    F* grad(int t) { return grads.data() + offs_[t]; }
+
+    // Throws noln::Error if a token id is out of range or B*T does not fit the config.
+    void forward(const int* in, const int* tg, int B, int T);
+    // Accumulates d(scale * (ce + aux))/dparams into grads; needs a forward with targets.
+    void backward(F scale);
+
+private:
+    size_t offs_[NUM_PARAM_TENSORS];
+    size_t acts_bt_ = 0;  // B*T the activations are sized for
+    F aux_S_ = 0;         // the aux loss target S of the last forward
+    bool backward_ready_ = false;
+    // Activations, per layer arrays are stacked (l * B*T*...).
+    std::vector<F> encoded, ln1, ln1v, ln1_mean, ln1_rstd, ln1v_rstd, qkv, atty, preatt, att,
+        attproj, residual2, ln2, ln2_mean, ln2_rstd, fch, fch_gelu, fcproj, residual3, lnf,
+        lnf_mean, lnf_rstd, probs, aux_sigma;
+    void ensure_acts(int B, int T);
+    // Per-token divisor reciprocal of a FROZEN path (special divisors applied).
+    void frozen_rstd(F* out, const LNPath& p, bool is_v_path) const;
+};
+
+extern template struct GPT2Core<float>;
+extern template struct GPT2Core<double>;
+
+}  // namespace noln

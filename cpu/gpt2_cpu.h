@@ -1,0 +1,58 @@
+// The CPU GPT-2: the no-GPU backend and the reference every other backend is checked
+// against. fp32 parameters, activations and AdamW moments; matmuls through OpenBLAS,
+// everything else OpenMP loops (the ops in cpu/*.h). The work is done by GPT2Core<float>
+// (cpu/gpt2_core.h); this class adds the optimizer state and the noln::Model interface.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cpu/gpt2_core.h"
+#include "host/model.h"
+
+namespace noln {
+
+struct ModelFile;  // host/model_file.h
+
+class GPT2CPU : public Model {
+public:
+    // All parameters zero (fill them with set_parameters or gpt2_init_params), all LN paths REAL.
+    explicit GPT2CPU(const GPT2Config& c);
+    // Parameters from the file; the LN state from its trailer when it has one (else all REAL).
+    explicit GPT2CPU(const ModelFile& f);
+
+    const GPT2Config& config() const override { return core_.cfg; }
+    void get_parameters(float* out) const override;
+    void set_parameters(const float* in) override;
+    void set_ln_state(const LNState& s) override;
+    void set_aux_lambda(float lambda) override;
+    const LNState& ln_state() const { return core_.ln; }
+
+    ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;
+    const SigmaObs& sigma_obs() const override { return core_.obs; }
+    void get_token_losses(float* out) const override;
+    void get_logits(float* out) const override;
+
+    void zero_grad() override;
+    void backward(float scale) override;
+    void get_gradients(float* out) const override;
+    void allreduce_gradients() override;
+    float grad_norm() override;
+    void adamw_step(const AdamW& h, float grad_scale, int t) override;
+    void get_optimizer_state(float* m, float* v) const override;
+    void set_optimizer_state(const float* m, const float* v) override;
+
+    // Direct access for tests and tools (file order, num_parameters() floats).
+    float* params() { return core_.params.data(); }
+    float* grads() { return core_.grads.data(); }
+
+private:
+    GPT2Core<float> core_;
+    std::vector<float> m_, v_;
+};
+
+// dN-style fresh weights, deterministic in `seed`: matmul weights and embeddings
+// N(0, 0.02), the two residual projections (attprojw, fcprojw) N(0, 0.02/sqrt(2L)),
+// biases 0, LayerNorm weights 1, wte's padding rows (>= V) 0. params: num_parameters(c).
+void gpt2_init_params(const GPT2Config& c, float* params, uint64_t seed);
+
+}  // namespace noln

@@ -1,0 +1,93 @@
+// LayerNorm over the last dimension, in both states of a path (METHOD.md §2):
+//   REAL:   y = (x - mean) * rstd * w + b, rstd = 1/sqrt(var + eps) of this token
+//   FROZEN: the same with rstd = 1/s given per token by the caller (the path's frozen sigma,
+//           or sigma_bos where a special divisor applies). Mean-centering stays.
+// Statistics are accumulated in double so that the fp32 reference stays close to exact.
+#pragma once
+#include <cmath>
+
+namespace noln {
+
+constexpr double LN_EPS = 1e-5;  // population variance, as GPT-2
+
+// Per-token mean and std sqrt(var + eps), the quantity sigma observations and the aux
+// loss are built on. Either output may be nullptr.
+template <typename F>
+void layernorm_stats(F* mean, F* sd, const F* inp, int N, int C) {
+#pragma omp parallel for
+    for (long i = 0; i < N; i++) {
+        const F* x = inp + i * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        v /= C;
+        if (mean) mean[i] = (F)m;
+        if (sd) sd[i] = (F)std::sqrt(v + LN_EPS);
+    }
+}
+
+// frozen_rstd == nullptr: REAL. Otherwise FROZEN with rstd[i] = frozen_rstd[i].
+// mean and rstd (N each) are kept for the backward.
+template <typename F>
+void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* w, const F* b, int N,
+                       int C, const F* frozen_rstd) {
+#pragma omp parallel for
+    for (long i = 0; i < N; i++) {
+        const F* x = inp + i * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        double r;
+        if (frozen_rstd) {
+            r = frozen_rstd[i];
+        } else {
+            for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+            r = 1.0 / std::sqrt(v / C + LN_EPS);
+        }
+        F* y = out + i * C;
+        for (int c = 0; c < C; c++) y[c] = (F)((x[c] - m) * r * w[c] + b[c]);
+        mean[i] = (F)m;
+        rstd[i] = (F)r;
+    }
+}
+
+// Accumulates into dinp, dw, db. With g = w * dout and xhat = (x - mean) * rstd:
+//   REAL:   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+//   FROZEN: dx = rstd * (g - mean(g))   (rstd does not depend on x)
+template <typename F>
+void layernorm_backward(F* dinp, F* dw, F* db, const F* dout, const F* inp, const F* w,
+                        const F* mean, const F* rstd, int N, int C, bool frozen) {
+#pragma omp parallel for
+    for (long i = 0; i < N; i++) {
+        const F* x = inp + i * C;
+        const F* dy = dout + i * C;
+        const double m = mean[i], r = rstd[i];
+        double gm = 0, gxm = 0;
+        for (int c = 0; c < C; c++) {
+            double g = (double)w[c] * dy[c];
+            gm += g;
+            gxm += g * (x[c] - m) * r;
+        }
+        gm /= C;
+        gxm = frozen ? 0.0 : gxm / C;
+        F* dx = dinp + i * C;
+        for (int c = 0; c < C; c++) {
+            double g = (double)w[c] * dy[c];
+            dx[c] += (F)(r * (g - gm - (x[c] - m) * r * gxm));
+        }
+    }
+#pragma omp parallel for
+    for (int c = 0; c < C; c++) {
+        double sw = 0, sb = 0;
+        for (long i = 0; i < N; i++) {
+            double dy = dout[i * C + c];
+            sw += dy * (inp[i * C + c] - (double)mean[i]) * rstd[i];
+            sb += dy;
+        }
+        dw[c] += (F)sw;
+        db[c] += (F)sb;
+    }
+}
+
+}  // namespace noln
