@@ -1,0 +1,13 @@
+// State shared between cuemu's launch path and its runtime API (library-internal).
+#pragma once
+#include <cuda_runtime_api.h>
+
+namespace cuemu {
+// Records an error for cudaGetLastError/cudaPeekAtLastError (sticky until read).
+void set_last_error(cudaError_t e);
+// The dynamic shared memory a launch may use: 48 KiB unless raised with
+// cudaFuncSetAttribute(cudaFuncAttributeMaxDynamicSharedMemorySize). A launch does not
+// know its kernel's address (templates are called by name), so the largest limit set
+// for any kernel applies: weaker than the GPU's per-kernel check, documented.
+int max_dynamic_smem();
+}  // namespace cuemu
