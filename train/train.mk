@@ -1,0 +1,18 @@
+# train/: the removal engine's trainer (host/train_loop.cpp and friends live in host/).
+# The CPU trainer is a PROGRAM; the loop's Catch2 tests are one binary (tests/suites/50-*.sh).
+TRAIN_TEST_SRCS := $(wildcard tests/train/*.cpp)
+TRAIN_TEST_BIN  := $(BUILD)/tests/train/test_train
+
+$(TRAIN_TEST_BIN): $(TRAIN_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(HOST_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(HOST_LINK) $(BLAS_LIBS)
+
+TEST_TARGETS += $(TRAIN_TEST_BIN)
+
+# The CPU trainer (host loop + the CPU model of cpu/).
+train_gpt2_noln_cpu: $(BUILD)/train_gpt2_noln_cpu.o $(CPU_LIB) $(HOST_LIB)
+	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
+
+PROGRAMS     += train_gpt2_noln_cpu
+TEST_TARGETS += train_gpt2_noln_cpu
+CLEAN_FILES  += train_gpt2_noln_cpu
