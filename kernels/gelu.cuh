@@ -1,0 +1,61 @@
+// GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+// computed in fp32 whatever floatX is. One 16-byte vector per thread when aligned.
+#pragma once
+#include "kernels/common.cuh"
+
+#define GELU_SCALE 0.7978845608028654f  // sqrt(2/pi)
+
+__device__ inline float gelu_f(float x) {
+    return 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+}
+__device__ inline float gelu_grad_f(float x) {
+    const float th = tanhf(GELU_SCALE * (x + 0.044715f * x * x * x));
+    const float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
+}
+
+__global__ void gelu_forward_kernel(floatX* out, const floatX* inp, long N, bool vec) {
+    constexpr int S = Vec128<floatX>::size;
+    const long i = ((long)blockIdx.x * blockDim.x + threadIdx.x) * S;
+    if (i >= N) return;
+    if (vec && i + S <= N) {
+        Vec128<floatX> x = load_vec(inp + i), o;
+        for (int k = 0; k < S; k++) o.set(k, gelu_f(x.get(k)));
+        store_vec(out + i, o);
+    } else {
+        for (long j = i; j < N && j < i + S; j++) out[j] = from_float<floatX>(gelu_f(to_float(inp[j])));
+    }
+}
+
+inline void gelu_forward(floatX* out, const floatX* inp, long N, cudaStream_t stream = 0) {
+    const int block = 256;
+    const bool vec = is_aligned16(out) && is_aligned16(inp);
+    gelu_forward_kernel<<<ceil_div(ceil_div(N, Vec128<floatX>::size), block), block, 0, stream>>>(
+        out, inp, N, vec);
+    CUDA_CHECK_LAUNCH();
+}
+
+// dinp += gelu'(inp) * dout
+__global__ void gelu_backward_kernel(floatX* dinp, const floatX* inp, const floatX* dout, long N,
+                                     bool vec) {
+    constexpr int S = Vec128<floatX>::size;
+    const long i = ((long)blockIdx.x * blockDim.x + threadIdx.x) * S;
+    if (i >= N) return;
+    if (vec && i + S <= N) {
+        Vec128<floatX> x = load_vec(inp + i), d = load_vec(dout + i), o = load_vec(dinp + i);
+        for (int k = 0; k < S; k++) o.set(k, o.get(k) + gelu_grad_f(x.get(k)) * d.get(k));
+        store_vec(dinp + i, o);
+    } else {
+        for (long j = i; j < N && j < i + S; j++)
+            dinp[j] = from_float<floatX>(to_float(dinp[j]) + gelu_grad_f(to_float(inp[j])) * to_float(dout[j]));
+    }
+}
+
+inline void gelu_backward(floatX* dinp, const floatX* inp, const floatX* dout, long N,
+                          cudaStream_t stream = 0) {
+    const int block = 256;
+    const bool vec = is_aligned16(dinp) && is_aligned16(inp) && is_aligned16(dout);
+    gelu_backward_kernel<<<ceil_div(ceil_div(N, Vec128<floatX>::size), block), block, 0, stream>>>(
+        dinp, inp, dout, N, vec);
+    CUDA_CHECK_LAUNCH();
+}

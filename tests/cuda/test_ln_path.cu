@@ -1,0 +1,159 @@
+// The fused LayerNorm-path kernel (kernels/ln_path.cuh) against cpu/layernorm.h, in every
+// state: REAL, FROZEN, BOS and EOT divisors, the qk/v split in all four state pairs, the
+// fused residual add, the sigma observations, and the backward of each (gamma/beta
+// gradients from both ln_1 paths). The state is changed between launches through device
+// memory only: the same compiled kernel serves every case.
+#include "tests/cuda/cuda_test.h"
+
+#include "cpu/layernorm.h"
+#include "cpu/residual.h"
+#include "kernels/ln_path.cuh"
+
+static const int EOT = 5;
+
+// Per-token reciprocal divisor of a FROZEN path (METHOD.md §2): sigma, or sigma_bos at
+// position 0 (bos rule) and at EOT tokens (eot rule, ln1v paths only).
+static Vd frozen_rstd(const LNPathDev& p, const std::vector<int>& tok, int T) {
+    Vd r(tok.size());
+    for (size_t i = 0; i < tok.size(); i++) {
+        double s = p.sigma;
+        if (p.bos_special && i % T == 0) s = p.sigma_bos;
+        if (p.eot_special && tok[i] == p.eot_token) s = p.sigma_bos;
+        r[i] = 1.0 / (double)(float)s;
+    }
+    return r;
+}
+
+static LNPathDev make_path(bool frozen, float sigma, float sigma_bos, bool bos, bool eot) {
+    noln::LNState s(1);
+    s.bos_special = bos;
+    s.eot_special = eot;
+    s.eot_token = EOT;
+    noln::LNPath p;
+    p.frozen = frozen;
+    p.sigma = sigma;
+    p.sigma_bos = sigma_bos;
+    return ln_path_dev(p, s, eot);
+}
+
+// One site: p2 == nullptr for a single path; fuse_residual adds a second input first.
+static void run_case(const char* name, int B, int T, int C, const LNPathDev& p1, const LNPathDev* p2,
+                     bool fuse_residual, uint64_t seed) {
+    const int N = B * T;
+    const size_t NC = (size_t)N * C;
+    Rng r(seed);
+    Vd a = r.vec(NC, -2, 2), bres = rounded(r.vec(NC, -1, 1));
+    for (int i = 0; i < N; i++)  // per-row offsets and scales, so mean and var matter
+        for (int c = 0; c < C; c++) a[(size_t)i * C + c] = a[(size_t)i * C + c] * (0.5 + i % 3) + (i % 5) - 2;
+    a = rounded(a);
+    Vd w = rounded(r.vec(C, 0.5, 1.5)), bias = rounded(r.vec(C, -0.5, 0.5));
+    std::vector<int> tok(N);
+    for (int i = 0; i < N; i++) tok[i] = (r.next() % 3 == 0) ? EOT : (int)(r.next() % 50);
+
+    // oracle input: the residual sum rounded as the kernel stores it
+    Vd x(NC);
+    if (fuse_residual) {
+        noln::residual_forward(x.data(), a.data(), bres.data(), (long)NC);
+        x = rounded(x);
+    } else {
+        x = a;
+    }
+
+    floatX *d_a = to_dev<floatX>(a), *d_b = to_dev<floatX>(bres), *d_x = dev_alloc<floatX>(NC);
+    floatX *d_w = to_dev<floatX>(w), *d_bias = to_dev<floatX>(bias);
+    floatX *d_out1 = dev_alloc<floatX>(NC), *d_out2 = dev_alloc<floatX>(NC);
+    float *d_mean = dev_alloc<float>(N), *d_r1 = dev_alloc<float>(N), *d_r2 = dev_alloc<float>(N);
+    float *d_part = dev_alloc<float>(2 * ln_forward_blocks(N)), *d_obs = dev_alloc<float>(2);
+    int* d_tok = to_dev_int(tok);
+    LNPathDev* d_p = dev_alloc<LNPathDev>(2);
+    CUDA_CHECK(cudaMemcpy(d_p, &p1, sizeof(LNPathDev), cudaMemcpyHostToDevice));
+    if (p2) CUDA_CHECK(cudaMemcpy(d_p + 1, p2, sizeof(LNPathDev), cudaMemcpyHostToDevice));
+
+    ln_path_forward(d_out1, d_r1, d_p, p2 ? d_out2 : nullptr, p2 ? d_r2 : nullptr, p2 ? d_p + 1 : nullptr,
+                    d_mean, fuse_residual ? d_x : nullptr, d_a, fuse_residual ? d_b : nullptr, d_w, d_bias,
+                    d_tok, d_part, d_obs, N, T, C);
+
+    char what[160];
+    if (fuse_residual) {
+        snprintf(what, sizeof what, "%s: fused residual", name);
+        CHECK_CLOSE(from_dev(d_x, NC), x, tol(2), what);
+    }
+    // forward of each path
+    Vd want1(NC), mean1(N), rs1(N), want2(NC), mean2(N), rs2(N);
+    Vd fr1 = frozen_rstd(p1, tok, T);
+    noln::layernorm_forward(want1.data(), mean1.data(), rs1.data(), x.data(), w.data(), bias.data(), N, C,
+                            p1.frozen ? fr1.data() : nullptr);
+    snprintf(what, sizeof what, "%s: out1", name);
+    CHECK_CLOSE(from_dev(d_out1, NC), want1, tol(2), what);
+    snprintf(what, sizeof what, "%s: mean", name);
+    CHECK_CLOSE(from_dev(d_mean, N), mean1, 1e-5, what);
+    snprintf(what, sizeof what, "%s: rstd1", name);
+    CHECK_CLOSE(from_dev(d_r1, N), rs1, 1e-5, what);
+    if (p2) {
+        Vd fr2 = frozen_rstd(*p2, tok, T);
+        noln::layernorm_forward(want2.data(), mean2.data(), rs2.data(), x.data(), w.data(), bias.data(), N, C,
+                                p2->frozen ? fr2.data() : nullptr);
+        snprintf(what, sizeof what, "%s: out2", name);
+        CHECK_CLOSE(from_dev(d_out2, NC), want2, tol(2), what);
+        snprintf(what, sizeof what, "%s: rstd2", name);
+        CHECK_CLOSE(from_dev(d_r2, N), rs2, 1e-5, what);
+    }
+    // sigma observation: mean of per-token sqrt(var + eps), all tokens and position 0
+    Vd sd(N);
+    noln::layernorm_stats((double*)nullptr, sd.data(), x.data(), N, C);
+    double all = 0, bos = 0;
+    for (int i = 0; i < N; i++) {
+        all += sd[i];
+        if (i % T == 0) bos += sd[i];
+    }
+    snprintf(what, sizeof what, "%s: sigma obs", name);
+    CHECK_CLOSE(from_dev(d_obs, 2), (Vd{all / N, bos / B}), 1e-5, what);
+
+    // backward, accumulating onto existing gradients
+    Vd dout1 = rounded(r.vec(NC, -1, 1)), dout2 = rounded(r.vec(NC, -1, 1));
+    Vd dinp = rounded(r.vec(NC, -1, 1)), dw = rounded(r.vec(C, -1, 1)), db = rounded(r.vec(C, -1, 1));
+    floatX *d_dout1 = to_dev<floatX>(dout1), *d_dout2 = to_dev<floatX>(dout2);
+    floatX *d_dinp = to_dev<floatX>(dinp), *d_dw = to_dev<floatX>(dw), *d_db = to_dev<floatX>(db);
+    float* d_scr = dev_alloc<float>(ln_backward_scratch_floats(N, C));
+    ln_path_backward(d_dinp, d_dw, d_db, d_dout1, d_r1, d_p, p2 ? d_dout2 : nullptr, p2 ? d_r2 : nullptr,
+                     p2 ? d_p + 1 : nullptr, fuse_residual ? d_x : d_a, d_mean, d_w, d_scr, N, C);
+    noln::layernorm_backward(dinp.data(), dw.data(), db.data(), dout1.data(), x.data(), w.data(), mean1.data(),
+                             rs1.data(), N, C, p1.frozen != 0);
+    if (p2)
+        noln::layernorm_backward(dinp.data(), dw.data(), db.data(), dout2.data(), x.data(), w.data(),
+                                 mean2.data(), rs2.data(), N, C, p2->frozen != 0);
+    // dx: fp32 sums of bf16 products, one rounding into the bf16 accumulator; dw/db: sums of
+    // N rows (up to ~60 in magnitude) rounded once
+    snprintf(what, sizeof what, "%s: dinp", name);
+    CHECK_CLOSE(from_dev(d_dinp, NC), dinp, tol(3), what);
+    snprintf(what, sizeof what, "%s: dw", name);
+    CHECK_CLOSE(from_dev(d_dw, C), dw, tol(3), what);
+    snprintf(what, sizeof what, "%s: db", name);
+    CHECK_CLOSE(from_dev(d_db, C), db, tol(3), what);
+
+    for (void* q : {(void*)d_a, (void*)d_b, (void*)d_x, (void*)d_w, (void*)d_bias, (void*)d_out1, (void*)d_out2,
+                    (void*)d_mean, (void*)d_r1, (void*)d_r2, (void*)d_part, (void*)d_obs, (void*)d_tok, (void*)d_p,
+                    (void*)d_dout1, (void*)d_dout2, (void*)d_dinp, (void*)d_dw, (void*)d_db, (void*)d_scr})
+        cudaFree(q);
+}
+
+int main() {
+    const LNPathDev real = make_path(false, 1, 1, false, false);
+    const LNPathDev frozen = make_path(true, 1.7f, 2.9f, false, false);
+    const LNPathDev frozen_bos = make_path(true, 1.7f, 2.9f, true, false);
+    const LNPathDev frozen_v_eot = make_path(true, 0.8f, 3.1f, true, true);
+    const LNPathDev real_v_eot = make_path(false, 0.8f, 3.1f, true, true);  // specials ignored when REAL
+    struct Shape { int B, T, C; };
+    for (Shape s : {Shape{3, 7, 37}, Shape{2, 5, 100}, Shape{1, 9, 64}, Shape{4, 1, 33}}) {
+        uint64_t seed = s.B * 1000 + s.T * 10 + s.C;
+        run_case("real", s.B, s.T, s.C, real, nullptr, false, seed);
+        run_case("real+residual", s.B, s.T, s.C, real, nullptr, true, seed + 1);
+        run_case("frozen", s.B, s.T, s.C, frozen, nullptr, false, seed + 2);
+        run_case("frozen+bos+residual", s.B, s.T, s.C, frozen_bos, nullptr, true, seed + 3);
+        run_case("split qk real / v frozen+eot", s.B, s.T, s.C, real, &frozen_v_eot, false, seed + 4);
+        run_case("split qk frozen / v real", s.B, s.T, s.C, frozen_bos, &real_v_eot, true, seed + 5);
+        run_case("both frozen, v eot", s.B, s.T, s.C, frozen, &frozen_v_eot, false, seed + 6);
+        run_case("both real", s.B, s.T, s.C, real, &real, true, seed + 7);
+    }
+    return summary();
+}
