@@ -19,10 +19,10 @@ struct Desc {
     cublasOperation_t ta = CUBLAS_OP_N, tb = CUBLAS_OP_N;
     cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
     const void* bias = nullptr;
-    cudaDataType_t bias_type = (cudaDataType_t)-1;  // -1: same as D
+    int bias_type = -1;  // a cudaDataType_t; -1: same as D (kept as int: -1 is no valid enum value)
     void* aux = nullptr;
     int64_t aux_ld = 0;
-    cudaDataType_t aux_type = (cudaDataType_t)-1;
+    int aux_type = -1;   // likewise
 };
 struct Layout {
     cudaDataType_t type;
@@ -103,10 +103,10 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMa
     case CUBLASLT_MATMUL_DESC_TRANSB: ok = get(buf, size, &i32); x->tb = (cublasOperation_t)i32; break;
     case CUBLASLT_MATMUL_DESC_EPILOGUE: ok = get(buf, size, &x->epilogue); break;
     case CUBLASLT_MATMUL_DESC_BIAS_POINTER: ok = get(buf, size, &x->bias); break;
-    case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: ok = get(buf, size, &i32); x->bias_type = (cudaDataType_t)i32; break;
+    case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: ok = get(buf, size, &i32); x->bias_type = i32; break;
     case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER: ok = get(buf, size, &x->aux); break;
     case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD: ok = get(buf, size, &x->aux_ld); break;
-    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE: ok = get(buf, size, &i32); x->aux_type = (cudaDataType_t)i32; break;
+    case CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE: ok = get(buf, size, &i32); x->aux_type = i32; break;
     case CUBLASLT_MATMUL_DESC_SCALE_TYPE: ok = get(buf, size, &i32) && i32 == CUDA_R_32F; break;
     default: return unsupported("matmul descriptor attribute");
     }
@@ -172,8 +172,8 @@ cublasStatus_t check(const Desc& d, const Layout& A, const Layout& B, const Layo
     if (needs_bias && !d.bias) return CUBLAS_STATUS_INVALID_VALUE;
     if (needs_aux && (!d.aux || d.aux_ld < (int64_t)m)) return CUBLAS_STATUS_INVALID_VALUE;
     if ((needs_bias || needs_aux) && D.batch != 1) return unsupported("epilogue with batched matmul");
-    if (d.bias_type != (cudaDataType_t)-1 && !type_ok(d.bias_type)) return unsupported("bias data type");
-    if (d.aux_type != (cudaDataType_t)-1 && !type_ok(d.aux_type)) return unsupported("aux data type");
+    if (d.bias_type != -1 && !type_ok((cudaDataType_t)d.bias_type)) return unsupported("bias data type");
+    if (d.aux_type != -1 && !type_ok((cudaDataType_t)d.aux_type)) return unsupported("aux data type");
     return CUBLAS_STATUS_SUCCESS;
 }
 }  // namespace
@@ -203,8 +203,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     float alpha = *(const float*)alpha_p, beta = *(const float*)beta_p;
     int m = (int)D.rows, n = (int)D.cols, k = (int)(d.ta == CUBLAS_OP_N ? A.cols : A.rows);
-    cudaDataType_t bias_type = d.bias_type == (cudaDataType_t)-1 ? D.type : d.bias_type;
-    cudaDataType_t aux_type = d.aux_type == (cudaDataType_t)-1 ? D.type : d.aux_type;
+    cudaDataType_t bias_type = d.bias_type == -1 ? D.type : (cudaDataType_t)d.bias_type;
+    cudaDataType_t aux_type = d.aux_type == -1 ? D.type : (cudaDataType_t)d.aux_type;
     cublasLtEpilogue_t e = d.epilogue;
     for (int bt = 0; bt < D.batch; bt++) {
         std::vector<float> a = to_f32(Ap, A, bt), b = to_f32(Bp, B, bt);
