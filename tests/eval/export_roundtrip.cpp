@@ -1,0 +1,59 @@
+// Writes the files tests/suites/56-export-roundtrip.sh feeds to scripts/check_export.py:
+//   DIR/plain/   LN-free export of a tiny random model (every path frozen)   + DIR/plain.ref
+//   DIR/fold/    the same with ln1qk != ln1v sigmas, exported with the fold + DIR/fold.ref
+//   DIR/wrong.ref  logits of the plain model with one divisor 2% off: must NOT match plain/
+// The .ref files hold the engine's (GPT2CPU) logits for the same tokens.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cpu/gpt2_cpu.h"
+#include "host/error.h"
+#include "host/export_hf.h"
+#include "tests/eval/eval_util.h"
+
+using namespace noln;
+
+static void write_case(const std::string& dir, const std::string& name, const GPT2Config& c,
+                       const std::vector<float>& p, const LNState& export_state,
+                       const LNState& ref_state, const ExportOptions& o,
+                       const std::vector<int>& tok, int B, int T) {
+    export_hf_lnfree(dir + "/" + name, c, p.data(), export_state, o);
+    GPT2CPU m(c);
+    m.set_parameters(p.data());
+    m.set_ln_state(ref_state);
+    write_logits_ref(dir + "/" + name + ".ref", m, tok.data(), B, T);
+}
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: export_roundtrip DIR\n");
+        return 2;
+    }
+    try {
+        std::string dir = argv[1];
+        GPT2Config c = evaltest::tiny_config(3, 32, 4, 96, 24);
+        std::vector<float> p = evaltest::random_params(c, 11);
+        const int B = 3, T = 20;
+        std::vector<int> tok(B * T);
+        for (int i = 0; i < B * T; i++) tok[i] = (i * 53 + 7) % c.vocab_size;
+        LNState s = evaltest::frozen_state(c.num_layers);
+        write_case(dir, "plain", c, p, s, s, ExportOptions(), tok, B, T);
+
+        LNState split = s;
+        split.ln1v[0].sigma *= 1.6f;
+        split.ln1v[2].sigma *= 0.7f;
+        ExportOptions fold;
+        fold.fold_ln1_split = true;
+        write_case(dir, "fold", c, p, split, split, fold, tok, B, T);
+
+        LNState off = s;
+        off.ln2[1].sigma *= 1.02f;
+        write_case(dir, "wrong", c, p, s, off, ExportOptions(), tok, B, T);
+        printf("export_roundtrip: wrote %s/{plain,fold,wrong} and their .ref files\n", dir.c_str());
+        return 0;
+    } catch (const Error& e) {
+        fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Evals and LN-free export in C++ (tests/eval/): HellaSwag on a constructed eval file, val
+# CE against direct forwards, export refusals, eps-trick parameters, the split-ln_1 fold.
+set -uo pipefail
+exec build/tests/eval/test_eval
