@@ -1,0 +1,342 @@
+// test_gpt2: the CUDA GPT-2 (gpt2_cuda.cuh) against a reference.
+//   test_gpt2 MODEL.bin STATE.bin   the batch of a reference debug state, as test_gpt2_cpu does
+//   test_gpt2                       self-contained: the CPU model (cpu/) is the reference, on a
+//                                   tiny GPT-2, for every kind of LayerNorm configuration
+// Checks logits, loss, every gradient, the sigma observations, 10 AdamW steps, the AdamW
+// moments and a model file round trip. Tolerances (docs/gpu.md) are relative to the
+// reference tensor's largest magnitude, as in test_gpt2_cpu:
+//   FP32: logits, losses, observations 1e-5; gradients, grad norm, step losses and moments
+//         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated);
+//   BF16: multiples of bf16 epsilon eps = 2^-8 (a stored activation is off by up to eps/2,
+//         and ~6 stored activations per layer lie on every path): logits, losses,
+//         observations 4 eps; gradients 8 eps (they are also accumulated in bf16 buffers);
+//         step losses 2 eps (a loss is an average, but stochastic rounding of the parameters
+//         walks away from the fp32 reference step by step); moments after 10 steps 16 eps.
+//         Measured emulated: logits 1.2 eps, gradients <= 3.1 eps, step losses 0.25 eps,
+//         moments 8.8 eps.
+// The reference sees the parameters rounded to floatX, so only the arithmetic is compared.
+// Prints a per-tensor table and ends with "N passed, M failed"; exit 0 only when all pass.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "cpu/gpt2_cpu.h"
+#include "gpt2_cuda.cuh"
+#include "host/debug_state.h"
+#include "host/error.h"
+#include "host/model_file.h"
+
+using namespace noln;
+
+#if defined(ENABLE_FP32)
+static const bool IS_FP32_BUILD = true;
+static const double TOL_FWD = 1e-5, TOL_GRAD = 1e-4, TOL_STEP = 1e-4, TOL_ADAM = 1e-4;
+#else
+static const bool IS_FP32_BUILD = false;
+static const double BF16_EPS = 1.0 / 256;
+static const double TOL_FWD = 4 * BF16_EPS, TOL_GRAD = 8 * BF16_EPS, TOL_STEP = 2 * BF16_EPS, TOL_ADAM = 16 * BF16_EPS;
+#endif
+
+static int g_pass = 0, g_fail = 0;
+
+static bool report(bool ok) {
+    (ok ? g_pass : g_fail)++;
+    return ok;
+}
+
+// Max |got - ref| over max |ref| (NaN anywhere fails).
+static bool compare(const char* what, const float* got, const float* ref, size_t n, double tol) {
+    double maxabs = 0, maxref = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = std::fabs((double)got[i] - ref[i]);
+        if (!(d <= maxabs)) maxabs = d;
+        maxref = std::max(maxref, std::fabs((double)ref[i]));
+    }
+    const double rel = maxref > 0 ? maxabs / maxref : maxabs;
+    const bool ok = rel <= tol;
+    printf("  %-4s %-12s max abs err %.3e  rel %.3e  (|ref| max %.3e, tol %.1e)\n", ok ? "OK" : "FAIL", what,
+           maxabs, rel, maxref, tol);
+    return report(ok);
+}
+
+static std::vector<float> rounded_to_floatX(std::vector<float> p) {
+    for (float& x : p) x = to_float(from_float<floatX>(x));
+    return p;
+}
+
+static bool compare_grads(const GPT2Config& c, const float* got, const float* ref) {
+    size_t sizes[NUM_PARAM_TENSORS];
+    param_sizes(c, sizes);
+    bool ok = true;
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+        const size_t o = param_offset(c, t);
+        ok &= compare(PARAM_NAMES[t], got + o, ref + o, sizes[t], TOL_GRAD);
+    }
+    return ok;
+}
+
+static std::vector<float> flatten_obs(const SigmaObs& o) {
+    std::vector<float> v;
+    for (size_t l = 0; l < o.ln1.size(); l++) {
+        v.push_back(o.ln1[l]);
+        v.push_back(o.ln2[l]);
+        v.push_back(o.ln1_bos[l]);
+        v.push_back(o.ln2_bos[l]);
+    }
+    v.push_back(o.lnf);
+    v.push_back(o.lnf_bos);
+    return v;
+}
+
+// ---- mode 1: a reference debug state (tolerances as above; the file's model is rounded to
+// floatX on load exactly like the reference's parameters would need to be, so in BF16 the
+// comparison also carries the parameter rounding).
+static int run_state(const char* model_path, const char* state_path) {
+    ModelFile mf = read_model_file(model_path);
+    const GPT2Config& c = mf.config;
+    DebugState s = read_debug_state(state_path, c);
+    printf("[%s] model %s: L=%d NH=%d C=%d V=%d Vp=%d; state %s: B=%d T=%d\n", PRECISION_NAME, model_path,
+           c.num_layers, c.num_heads, c.channels, c.vocab_size, c.padded_vocab_size, state_path, s.B, s.T);
+    GPT2CUDA m(mf);
+    m.set_aux_lambda(s.has_trailer ? s.aux_lambda : 0.0f);
+    ForwardResult r = m.forward(s.x.data(), s.y.data(), s.B, s.T);
+    std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
+    m.get_logits(logits.data());
+    compare("logits", logits.data(), s.logits.data(), logits.size(), TOL_FWD);
+    const float loss = r.ce + r.aux;
+    compare("loss", &loss, &s.loss, 1, TOL_FWD);
+    m.zero_grad();
+    m.backward(1.0f);
+    std::vector<float> g(num_parameters(c));
+    m.get_gradients(g.data());
+    compare_grads(c, g.data(), s.grads.data());
+    if (s.has_trailer && !s.step_losses.empty()) {
+        GPT2CUDA m2(mf);
+        m2.set_aux_lambda(s.aux_lambda);
+        std::vector<float> got;
+        for (size_t i = 0; i < s.step_losses.size(); i++) {
+            m2.zero_grad();
+            ForwardResult ri = m2.forward(s.x.data(), s.y.data(), s.B, s.T);
+            got.push_back(ri.ce + ri.aux);
+            m2.backward(1.0f);
+            m2.adamw_step(s.adamw, 1.0f, (int)i + 1);
+        }
+        compare("step losses", got.data(), s.step_losses.data(), got.size(), TOL_STEP);
+    }
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
+
+// ---- mode 2: self-contained, the CPU model as the reference
+struct Case {
+    std::string name;
+    LNState ln;
+    float aux_lambda = 0.0f;
+};
+
+static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int eot) {
+    const int L = c.num_layers;
+    auto frozen = [](float sigma, float sigma_bos) {
+        LNPath p;
+        p.frozen = true;
+        p.sigma = sigma;
+        p.sigma_bos = sigma_bos;
+        return p;
+    };
+    std::vector<Case> cs;
+    Case all_real{"all REAL", LNState(L)};
+    all_real.ln.eot_token = eot;
+    cs.push_back(all_real);
+
+    // layer 0 splits (qk REAL, v FROZEN), layer 1 the other way; ln2[0] and lnf FROZEN
+    Case mix{"REAL/FROZEN mix, split QKV", LNState(L)};
+    mix.ln.eot_token = eot;
+    mix.ln.ln1v[0] = frozen(o.ln1[0] * 1.1f, o.ln1_bos[0]);
+    mix.ln.ln2[0] = frozen(o.ln2[0], o.ln2_bos[0]);
+    mix.ln.ln1qk[1] = frozen(o.ln1[1] * 0.9f, o.ln1_bos[1]);
+    mix.ln.lnf = frozen(o.lnf, o.lnf_bos);
+    cs.push_back(mix);
+
+    // equal ln1qk/ln1v states still split: the EOT rule touches ln1v only
+    Case sp{"BOS/EOT specials", LNState(L)};
+    sp.ln.bos_special = sp.ln.eot_special = true;
+    sp.ln.eot_token = eot;
+    sp.ln.ln1qk[0] = sp.ln.ln1v[0] = frozen(o.ln1[0], o.ln1_bos[0] * 2.0f);
+    sp.ln.ln2[1] = frozen(o.ln2[1], o.ln2_bos[1] * 0.5f);
+    sp.ln.lnf = frozen(o.lnf, o.lnf_bos * 1.5f);
+    cs.push_back(sp);
+
+    Case aux{"aux loss (lambda 0.1)", LNState(L)};
+    aux.ln.eot_token = eot;
+    aux.ln.ln2[0] = frozen(o.ln2[0], o.ln2_bos[0]);
+    aux.aux_lambda = 0.1f;
+    cs.push_back(aux);
+
+    Case all{"all FROZEN", LNState(L)};
+    all.ln.eot_token = eot;
+    for (int l = 0; l < L; l++) {
+        all.ln.ln1qk[l] = all.ln.ln1v[l] = frozen(o.ln1[l], o.ln1_bos[l]);
+        all.ln.ln2[l] = frozen(o.ln2[l], o.ln2_bos[l]);
+    }
+    all.ln.lnf = frozen(o.lnf, o.lnf_bos);
+    cs.push_back(all);
+    return cs;
+}
+
+static int run_builtin() {
+    GPT2Config c;
+    c.num_layers = 2;
+    c.num_heads = 2;
+    c.channels = 32;
+    c.vocab_size = 61;  // < Vp: the padded logit columns must be ignored
+    c.padded_vocab_size = 64;
+    c.max_seq_len = 16;
+    const int B = 2, T = 12, N = B * T, eot = 60, STEPS = 10;
+    std::vector<float> params(num_parameters(c));
+    gpt2_init_params(c, params.data(), 1234);
+    // larger LN gains and biases than the init's 1 and 0, so their gradients are exercised
+    for (int t : {P_LN1W, P_LN2W, P_LNFW, P_LN1B, P_LN2B, P_LNFB, P_QKVB, P_FCB}) {
+        size_t sz[NUM_PARAM_TENSORS];
+        param_sizes(c, sz);
+        for (size_t i = 0; i < sz[t]; i++)
+            params[param_offset(c, t) + i] += 0.1f * (float)std::sin(0.37 * i + t);
+    }
+    params = rounded_to_floatX(params);
+    std::vector<int> in(N), tg(N);
+    uint32_t r = 12345;
+    for (int i = 0; i < N; i++) {
+        r = r * 1664525u + 1013904223u;
+        in[i] = (int)((r >> 8) % (uint32_t)c.vocab_size);
+    }
+    in[5] = in[17] = in[20] = eot;  // EOT tokens inside sequences (and the BOS position is 0)
+    for (int i = 0; i < N; i++) tg[i] = (i % T == T - 1) ? in[(i + 1) % N] : in[i + 1];
+    tg[7] = -1;  // a masked target
+
+    printf("[%s] tiny GPT-2: L=%d NH=%d C=%d V=%d Vp=%d, B=%d T=%d, %zu parameters\n", PRECISION_NAME,
+           c.num_layers, c.num_heads, c.channels, c.vocab_size, c.padded_vocab_size, B, T, params.size());
+    SigmaObs o0;
+    {
+        GPT2CPU probe(c);
+        probe.set_parameters(params.data());
+        probe.forward(in.data(), tg.data(), B, T);
+        o0 = probe.sigma_obs();
+    }
+    GPT2CUDA gpu(c);  // one model for every case: the LN state changes by a device copy
+    const size_t P = params.size();
+    std::vector<float> zeros(P, 0.0f), g(P), gref(P);
+    AdamW h;
+    h.lr = 1e-3f;
+    h.weight_decay = 0.1f;
+    const char* tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    for (const Case& k : make_cases(c, o0, eot)) {
+        printf("case: %s (split QKV in layers:", k.name.c_str());
+        for (int l = 0; l < c.num_layers; l++)
+            if (k.ln.ln1_split(l)) printf(" %d", l);
+        printf(")\n");
+        GPT2CPU cpu(c);
+        cpu.set_parameters(params.data());
+        cpu.set_ln_state(k.ln);
+        cpu.set_aux_lambda(k.aux_lambda);
+        gpu.set_parameters(params.data());
+        gpu.set_optimizer_state(zeros.data(), zeros.data());
+        gpu.set_ln_state(k.ln);
+        gpu.set_aux_lambda(k.aux_lambda);
+
+        ForwardResult rc = cpu.forward(in.data(), tg.data(), B, T);
+        ForwardResult rg = gpu.forward(in.data(), tg.data(), B, T);
+        std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
+        cpu.get_logits(lc.data());
+        gpu.get_logits(lg.data());
+        compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
+        compare("ce", &rg.ce, &rc.ce, 1, TOL_FWD);
+        if (k.aux_lambda > 0) compare("aux", &rg.aux, &rc.aux, 1, TOL_FWD);
+        report(rg.ntargets == rc.ntargets) || printf("  FAIL ntargets %ld vs %ld\n", rg.ntargets, rc.ntargets);
+        std::vector<float> tlc(N), tlg(N);
+        cpu.get_token_losses(tlc.data());
+        gpu.get_token_losses(tlg.data());
+        compare("token losses", tlg.data(), tlc.data(), N, TOL_FWD);
+        const std::vector<float> oc = flatten_obs(cpu.sigma_obs()), og = flatten_obs(gpu.sigma_obs());
+        compare("sigma obs", og.data(), oc.data(), oc.size(), TOL_FWD);
+
+        cpu.zero_grad();
+        gpu.zero_grad();
+        cpu.backward(1.0f);
+        gpu.backward(1.0f);
+        cpu.get_gradients(gref.data());
+        gpu.get_gradients(g.data());
+        compare_grads(c, g.data(), gref.data());
+        const float nc = cpu.grad_norm(), ng = gpu.grad_norm();
+        compare("grad norm", &ng, &nc, 1, TOL_GRAD);
+
+        // 10 AdamW steps on this batch (the step-1 gradients above are the first step's)
+        std::vector<float> lossc, lossg;
+        for (int s = 1; s <= STEPS; s++) {
+            if (s > 1) {
+                cpu.zero_grad();
+                gpu.zero_grad();
+                rc = cpu.forward(in.data(), tg.data(), B, T);
+                rg = gpu.forward(in.data(), tg.data(), B, T);
+                cpu.backward(1.0f);
+                gpu.backward(1.0f);
+            }
+            lossc.push_back(rc.ce + rc.aux);
+            lossg.push_back(rg.ce + rg.aux);
+            cpu.adamw_step(h, 0.5f, s);
+            gpu.adamw_step(h, 0.5f, s);
+        }
+        rc = cpu.forward(in.data(), tg.data(), B, T);
+        rg = gpu.forward(in.data(), tg.data(), B, T);
+        lossc.push_back(rc.ce + rc.aux);
+        lossg.push_back(rg.ce + rg.aux);
+        printf("  losses over %d steps: cpu %.5f -> %.5f, gpu %.5f -> %.5f\n", STEPS, lossc[0], lossc.back(),
+               lossg[0], lossg.back());
+        compare("step losses", lossg.data(), lossc.data(), lossg.size(), TOL_STEP);
+        std::vector<float> mc(P), vc(P), mg(P), vg(P);
+        cpu.get_optimizer_state(mc.data(), vc.data());
+        gpu.get_optimizer_state(mg.data(), vg.data());
+        compare("adam m", mg.data(), mc.data(), P, TOL_ADAM);
+        compare("adam v", vg.data(), vc.data(), P, TOL_ADAM);
+
+        // save / reload: the file path (v3 or v5 by precision, LN trailer) gives the same forward
+        // as setting the same fp32 values directly; FP32 also round-trips the trained weights.
+        std::vector<float> p(P), back(P);
+        gpu.get_parameters(p.data());
+        const std::string path = std::string(tmpdir) + "/test_gpt2_" + PRECISION_NAME + "_" +
+                                 std::to_string(getpid()) + ".bin";
+        write_model_file(path, c, p.data(), IS_FP32_BUILD ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16, &k.ln);
+        ModelFile mf = read_model_file(path);
+        unlink(path.c_str());
+        GPT2CUDA re(mf);
+        re.set_aux_lambda(k.aux_lambda);
+        re.get_parameters(back.data());
+        gpu.set_parameters(mf.params.data());
+        const ForwardResult r1 = gpu.forward(in.data(), tg.data(), B, T);
+        const ForwardResult r2 = re.forward(in.data(), tg.data(), B, T);
+        gpu.get_logits(lc.data());
+        re.get_logits(lg.data());
+        bool same = mf.has_ln_state && mf.version == (IS_FP32_BUILD ? 3 : 5) && back == mf.params &&
+                    lc == lg && r1.ce == r2.ce && r1.aux == r2.aux;
+        if (IS_FP32_BUILD) same = same && back == p;
+        printf("  %-4s save/reload (v%d + LN trailer): identical parameters and logits\n", same ? "OK" : "FAIL",
+               mf.version);
+        report(same);
+    }
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc != 1 && argc != 3) {
+        fprintf(stderr, "usage: %s [MODEL.bin STATE.bin]\n", argv[0]);
+        return 1;
+    }
+    try {
+        return argc == 3 ? run_state(argv[1], argv[2]) : run_builtin();
+    } catch (const Error& e) {
+        fprintf(stderr, "test_gpt2: %s\n", e.what());
+        return 1;
+    }
+}
