@@ -2,86 +2,80 @@
 // heads, then K, then V (head h is columns h*hs..(h+1)*hs-1 of each third).
 //   att[b,h,t,t2] = softmax_{t2<=t}(q_t . k_t2 / sqrt(hs)),  out[b,t,h*hs+i] = sum att * v_t2
 // att (B, NH, T, T) is kept for the backward; entries above the diagonal are 0.
+// Each (b, h) is a few small matrix products, done by BLAS on one thread per pair (the
+// products above the diagonal are computed and thrown away: cheaper than skipping them).
 #pragma once
 #include <cmath>
 #include <vector>
+
+#include "cpu/softmax.h"
+#include "cpu/matmul.h"
 
 namespace noln {
 
 template <typename F>
 void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH) {
-    const int hs = C / NH;
-    const double scale = 1.0 / std::sqrt((double)hs);
-#pragma omp parallel
-    {
-    std::vector<double> e(T);  // one softmax row per thread
-#pragma omp for collapse(3)
+    const int hs = C / NH, C3 = 3 * C;
+    const F scale = (F)(1.0 / std::sqrt((double)hs));
+    blas_use_calling_thread();
+#pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++)
+        for (int h = 0; h < NH; h++) {
+            const F* q = qkv + (long)b * T * C3 + h * hs;
+            const F* k = q + C;
+            const F* v = q + 2 * C;
+            F* a = att + ((long)b * NH + h) * T * T;
+            blas_gemm(CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, (F)0, a, T);
             for (int t = 0; t < T; t++) {
-                const F* q = qkv + ((long)b * T + t) * 3 * C + h * hs;
-                F* a = att + (((long)b * NH + h) * T + t) * T;
-                double mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const F* k = qkv + ((long)b * T + t2) * 3 * C + C + h * hs;
-                    double s = 0;
-                    for (int i = 0; i < hs; i++) s += (double)q[i] * k[i];
-                    s *= scale;
-                    a[t2] = (F)s;
-                    if (s > mx) mx = s;
-                }
-                double sum = 0;
-                for (int t2 = 0; t2 <= t; t2++) sum += e[t2] = std::exp((double)a[t2] - mx);
-                for (int t2 = 0; t2 < T; t2++) a[t2] = t2 <= t ? (F)(e[t2] / sum) : (F)0;
-                F* o = out + ((long)b * T + t) * C + h * hs;
-                for (int i = 0; i < hs; i++) {
-                    double s = 0;
-                    for (int t2 = 0; t2 <= t; t2++)
-                        s += (double)a[t2] * qkv[((long)b * T + t2) * 3 * C + 2 * C + h * hs + i];
-                    o[i] = (F)s;
-                }
+                F* r = a + (long)t * T;
+                softmax_span(r, r, t + 1);
+                for (int t2 = t + 1; t2 < T; t2++) r[t2] = 0;
             }
-    }
+            blas_gemm(CblasNoTrans, CblasNoTrans, T, hs, T, (F)1, a, T, v, C3, (F)0,
+                      out + (long)b * T * C + h * hs, C);
+        }
 }
 
 // Accumulates into dqkv. Parallel over (b, h): each pair owns its columns of dqkv.
 template <typename F>
 void attention_backward(F* dqkv, const F* dout, const F* qkv, const F* att, int B, int T, int C,
                         int NH) {
-    const int hs = C / NH;
-    const double scale = 1.0 / std::sqrt((double)hs);
-#pragma omp parallel for collapse(2)
+    const int hs = C / NH, C3 = 3 * C;
+    const F scale = (F)(1.0 / std::sqrt((double)hs));
+    blas_use_calling_thread();
+#pragma omp parallel
+    {
+    std::vector<F> datt((size_t)T * T);  // per thread: d(att), then d(pre-softmax scores)
+#pragma omp for collapse(2)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
-            std::vector<double> datt(T), dpre(T);
+            const long qo = (long)b * T * C3 + h * hs;  // Q of (b, h); K at +C, V at +2C
+            const F* a = att + ((long)b * NH + h) * T * T;
+            const F* d = dout + (long)b * T * C + h * hs;
+            F* da = datt.data();
+            // out = att v: gradients to att and to v
+            blas_gemm(CblasNoTrans, CblasTrans, T, T, hs, (F)1, d, C, qkv + qo + 2 * C, C3, (F)0,
+                      da, T);
+            blas_gemm(CblasTrans, CblasNoTrans, T, hs, T, (F)1, a, T, d, C, (F)1,
+                      dqkv + qo + 2 * C, C3);
+            // softmax: dpre = a * (datt - sum(a * datt)), scaled for pre = q . k * scale;
+            // zero above the diagonal, where a is 0
             for (int t = 0; t < T; t++) {
-                const F* a = att + (((long)b * NH + h) * T + t) * T;
-                const F* d = dout + ((long)b * T + t) * C + h * hs;
-                const long row = ((long)b * T + t) * 3 * C;
-                // out = att v: gradients to att and to v
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const long row2 = ((long)b * T + t2) * 3 * C;
-                    double s = 0;
-                    for (int i = 0; i < hs; i++) {
-                        s += (double)d[i] * qkv[row2 + 2 * C + h * hs + i];
-                        dqkv[row2 + 2 * C + h * hs + i] += (F)((double)a[t2] * d[i]);
-                    }
-                    datt[t2] = s;
-                }
-                // softmax: dpre = a * (datt - sum(a * datt))
+                const F* ar = a + (long)t * T;
+                F* dr = da + (long)t * T;
                 double dot = 0;
-                for (int t2 = 0; t2 <= t; t2++) dot += (double)a[t2] * datt[t2];
-                for (int t2 = 0; t2 <= t; t2++) dpre[t2] = (double)a[t2] * (datt[t2] - dot) * scale;
-                // pre = q . k * scale
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const long row2 = ((long)b * T + t2) * 3 * C;
-                    for (int i = 0; i < hs; i++) {
-                        dqkv[row + h * hs + i] += (F)(dpre[t2] * qkv[row2 + C + h * hs + i]);
-                        dqkv[row2 + C + h * hs + i] += (F)(dpre[t2] * qkv[row + h * hs + i]);
-                    }
-                }
+#pragma omp simd reduction(+ : dot)
+                for (int t2 = 0; t2 <= t; t2++) dot += (double)ar[t2] * dr[t2];
+                for (int t2 = 0; t2 <= t; t2++) dr[t2] = ar[t2] * (dr[t2] - (F)dot) * scale;
+                for (int t2 = t + 1; t2 < T; t2++) dr[t2] = 0;
             }
+            // pre = q k^T: dq += dpre k, dk += dpre^T q
+            blas_gemm(CblasNoTrans, CblasNoTrans, T, hs, T, (F)1, da, T, qkv + qo + C, C3, (F)1,
+                      dqkv + qo, C3);
+            blas_gemm(CblasTrans, CblasNoTrans, T, hs, T, (F)1, da, T, qkv + qo, C3, (F)1,
+                      dqkv + qo + C, C3);
         }
+    }
 }
 
 }  // namespace noln

@@ -3,6 +3,7 @@
 //   L_aux = lambda * mean over all (b, t) of (sigma_t - S)^2
 // If no position qualifies for S (T == 1, or only EOT tokens), S is the mean over all positions.
 #pragma once
+#include "cpu/parallel.h"
 #include "cpu/layernorm.h"
 
 namespace noln {
@@ -36,7 +37,7 @@ F aux_loss_forward(F* sigma, F* S_out, const F* h, const int* inputs, int B, int
 template <typename F>
 void aux_loss_backward(F* dh, const F* h, const F* sigma, F S, F dloss, int B, int T, int C) {
     const long N = (long)B * T;
-#pragma omp parallel for
+#pragma omp parallel for if (N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = h + i * C;
         double m = 0;

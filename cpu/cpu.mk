@@ -7,6 +7,10 @@ CPU_LIB  := $(BUILD)/libnoln_cpu.a
 CPU_HOST_LIB := $(BUILD)/libnoln_host.a
 CPU_LINK = $(CPU_LIB) $(HOST_LINK) $(BLAS_LIBS)
 
+# Neither flag changes a result: they only let GCC if-convert and vectorise the float loops
+# (compares may not trap, sqrt need not set errno). See cpu/fast_math.h.
+$(BUILD)/cpu/%.o: OPT += -fno-trapping-math -fno-math-errno
+
 $(CPU_LIB): $(CPU_SRCS:%.cpp=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

@@ -3,6 +3,8 @@
 #pragma once
 #include <cmath>
 
+#include "cpu/softmax.h"
+
 namespace noln {
 
 // probs (N, Vp): softmax of the first V columns, 0 beyond. losses (N): -log p[target] computed
@@ -16,15 +18,11 @@ long softmax_crossentropy_forward(F* probs, F* losses, const F* logits, const in
     for (long i = 0; i < N; i++) {
         const F* l = logits + i * Vp;
         F* p = probs + i * Vp;
-        double mx = -INFINITY;
-        for (int v = 0; v < V; v++) mx = l[v] > mx ? (double)l[v] : mx;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += std::exp((double)l[v] - mx);
-        for (int v = 0; v < V; v++) p[v] = (F)(std::exp((double)l[v] - mx) / sum);
+        const double lse = softmax_span(p, l, V);
         for (int v = V; v < Vp; v++) p[v] = 0;
         const int tg = targets ? targets[i] : -1;
         if (tg >= 0) {
-            losses[i] = (F)(std::log(sum) + mx - (double)l[tg]);
+            losses[i] = (F)(lse - (double)l[tg]);
             count++;
         } else {
             losses[i] = 0;
@@ -47,7 +45,9 @@ void softmax_crossentropy_backward(F* dlogits, const F* probs, const int* target
             for (int v = 0; v < Vp; v++) d[v] = 0;
             continue;
         }
-        for (int v = 0; v < V; v++) d[v] = dloss * (p[v] - (v == tg ? (F)1 : (F)0));
+#pragma omp simd
+        for (int v = 0; v < V; v++) d[v] = dloss * p[v];
+        d[tg] -= dloss;
         for (int v = V; v < Vp; v++) d[v] = 0;
     }
 }

@@ -1,11 +1,12 @@
 // Token + position embedding: out[b,t,:] = wte[inp[b,t],:] + wpe[t,:].
 #pragma once
+#include "cpu/parallel.h"
 
 namespace noln {
 
 template <typename F>
 void encoder_forward(F* out, const int* inp, const F* wte, const F* wpe, int B, int T, int C) {
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if ((long)B * T * C >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             F* o = out + ((long)b * T + t) * C;

@@ -8,7 +8,7 @@ namespace noln {
 template <typename F>
 double global_norm_squared(const F* g, size_t n) {
     double s = 0;
-#pragma omp parallel for reduction(+ : s)
+#pragma omp parallel for simd reduction(+ : s)
     for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
     return s;
 }

@@ -92,7 +92,9 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
     if (tg) targets.assign(tg, tg + N); else targets.clear();
 
     std::vector<F> sd(N), fr(N), scratch_mean(N);
+    OpLaps lap(profile);
     encoder_forward(encoded.data(), in, param(P_WTE), param(P_WPE), B, T, C);
+    lap("encoder_fwd");
     for (int l = 0; l < L; l++) {
         const F* x = l == 0 ? encoded.data() : residual3.data() + (l - 1) * N * C;
         const F* ln1w = param(P_LN1W) + l * C;
@@ -112,6 +114,7 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
 
         layernorm_stats((F*)nullptr, sd.data(), x, N, C);
         observe(&obs.ln1[l], &obs.ln1_bos[l], sd.data(), B, T);
+        lap("ln_observe");
         const LNPath& pqk = ln.ln1qk[l];
         if (pqk.frozen) frozen_rstd(fr.data(), pqk, false);
         layernorm_forward(l_ln1, ln1_mean.data() + l * N, ln1_rstd.data() + l * N, x, ln1w, ln1b,
@@ -123,39 +126,55 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
             if (pv.frozen) frozen_rstd(fr.data(), pv, true);
             layernorm_forward(l_ln1v, scratch_mean.data(), ln1v_rstd.data() + l * N, x, ln1w, ln1b,
                               N, C, pv.frozen ? fr.data() : nullptr);
+            lap("layernorm_fwd");
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, N, C, 2 * C);
             matmul_forward(l_qkv + 2 * C, 3 * C, l_ln1v, qkvw + 2L * C * C, qkvb + 2 * C, N, C, C);
         } else {
+            lap("layernorm_fwd");
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, N, C, 3 * C);
         }
+        lap("matmul_fwd");
         attention_forward(l_atty, att.data() + (long)l * B * NH * T * T, l_qkv, B, T, C, NH);
+        lap("attention_fwd");
         matmul_forward(l_attproj, C, l_atty, param(P_ATTPROJW) + (long)l * C * C,
                        param(P_ATTPROJB) + l * C, N, C, C);
+        lap("matmul_fwd");
         residual_forward(l_res2, x, l_attproj, N * C);
+        lap("residual_fwd");
 
         layernorm_stats((F*)nullptr, sd.data(), l_res2, N, C);
         observe(&obs.ln2[l], &obs.ln2_bos[l], sd.data(), B, T);
+        lap("ln_observe");
         const LNPath& p2 = ln.ln2[l];
         if (p2.frozen) frozen_rstd(fr.data(), p2, false);
         layernorm_forward(l_ln2, ln2_mean.data() + l * N, ln2_rstd.data() + l * N, l_res2,
                           param(P_LN2W) + l * C, param(P_LN2B) + l * C, N, C,
                           p2.frozen ? fr.data() : nullptr);
+        lap("layernorm_fwd");
         matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (long)l * 4 * C * C,
                        param(P_FCB) + l * 4 * C, N, C, 4 * C);
+        lap("matmul_fwd");
         gelu_forward(l_fchg, l_fch, N * 4 * C);
+        lap("gelu_fwd");
         matmul_forward(l_fcproj, C, l_fchg, param(P_FCPROJW) + (long)l * 4 * C * C,
                        param(P_FCPROJB) + l * C, N, 4 * C, C);
+        lap("matmul_fwd");
         residual_forward(l_res3, l_res2, l_fcproj, N * C);
+        lap("residual_fwd");
     }
     const F* h = residual3.data() + (L - 1) * N * C;
     layernorm_stats((F*)nullptr, sd.data(), h, N, C);
     observe(&obs.lnf, &obs.lnf_bos, sd.data(), B, T);
+    lap("ln_observe");
     if (ln.lnf.frozen) frozen_rstd(fr.data(), ln.lnf, false);
     layernorm_forward(lnf.data(), lnf_mean.data(), lnf_rstd.data(), h, param(P_LNFW), param(P_LNFB),
                       N, C, ln.lnf.frozen ? fr.data() : nullptr);
+    lap("layernorm_fwd");
     unembedding_forward(logits.data(), lnf.data(), param(P_WTE), N, C, Vp);
+    lap("unembedding_fwd");
     ntargets = softmax_crossentropy_forward(probs.data(), token_losses.data(), logits.data(), tg, N,
                                             V, Vp);
+    lap("crossentropy_fwd");
     double s = 0;
     for (long i = 0; i < N; i++) s += token_losses[i];
     ce = ntargets ? (F)(s / ntargets) : (F)0;
@@ -163,6 +182,7 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
     if (aux_lambda > 0)
         aux = aux_loss_forward(aux_sigma.data(), &aux_S_, h, in, B, T, C, ln.eot_token, aux_lambda,
                                aux_S_fixed >= 0 ? &aux_S_fixed : nullptr);
+    lap("aux_loss_fwd");
     backward_ready_ = tg != nullptr;
 }
 
@@ -177,18 +197,24 @@ void GPT2Core<F>::backward(F scale) {
     std::vector<F> dres(N * C, 0), dln(N * C), dlnv(N * C), dqkv(N * 3 * C), datty(N * C),
         dfch(N * 4 * C), dfchg(N * 4 * C);
     auto zero = [](std::vector<F>& v) { std::fill(v.begin(), v.end(), (F)0); };
+    OpLaps lap(profile);
+    lap("scratch_bwd");
 
     // probs becomes dlogits: the backward is the last use of the probabilities.
     F* dlogits = probs.data();
     softmax_crossentropy_backward(dlogits, probs.data(), targets.data(),
                                   ntargets ? (F)(scale / ntargets) : (F)0, N, V, Vp);
+    lap("crossentropy_bwd");
     zero(dln);
     unembedding_backward(dln.data(), grad(P_WTE), dlogits, lnf.data(), param(P_WTE), N, C, Vp);
+    lap("unembedding_bwd");
     const F* h = residual3.data() + (L - 1) * N * C;
     layernorm_backward(dres.data(), grad(P_LNFW), grad(P_LNFB), dln.data(), h, param(P_LNFW),
                        lnf_mean.data(), lnf_rstd.data(), N, C, ln.lnf.frozen);
+    lap("layernorm_bwd");
     if (aux_lambda > 0)
         aux_loss_backward(dres.data(), h, aux_sigma.data(), aux_S_, (F)(scale * aux_lambda), B, T, C);
+    lap("aux_loss_bwd");
 
     for (int l = L - 1; l >= 0; l--) {
         const F* x = l == 0 ? encoded.data() : residual3.data() + (l - 1) * N * C;
@@ -204,24 +230,30 @@ void GPT2Core<F>::backward(F scale) {
                         grad(P_FCPROJB) + l * C, dres.data(), C,
                         fch_gelu.data() + l * N * 4 * C, param(P_FCPROJW) + (long)l * 4 * C * C,
                         N, 4 * C, C);
+        lap("matmul_bwd");
         zero(dfch);
         gelu_backward(dfch.data(), fch.data() + l * N * 4 * C, dfchg.data(), N * 4 * C);
+        lap("gelu_bwd");
         zero(dln);
         matmul_backward(dln.data(), grad(P_FCW) + (long)l * 4 * C * C, grad(P_FCB) + l * 4 * C,
                         dfch.data(), 4 * C, ln2.data() + l * N * C,
                         param(P_FCW) + (long)l * 4 * C * C, N, C, 4 * C);
+        lap("matmul_bwd");
         layernorm_backward(dres.data(), grad(P_LN2W) + l * C, grad(P_LN2B) + l * C, dln.data(),
                            l_res2, param(P_LN2W) + l * C, ln2_mean.data() + l * N,
                            ln2_rstd.data() + l * N, N, C, ln.ln2[l].frozen);
+        lap("layernorm_bwd");
 
         // Attention branch: dres now holds d(residual2), which is also d(attproj).
         zero(datty);
         matmul_backward(datty.data(), grad(P_ATTPROJW) + (long)l * C * C, grad(P_ATTPROJB) + l * C,
                         dres.data(), C, atty.data() + l * N * C,
                         param(P_ATTPROJW) + (long)l * C * C, N, C, C);
+        lap("matmul_bwd");
         zero(dqkv);
         attention_backward(dqkv.data(), datty.data(), l_qkv, att.data() + (long)l * B * NH * T * T,
                            B, T, C, NH);
+        lap("attention_bwd");
         const F* ln1w = param(P_LN1W) + l * C;
         F* dln1w = grad(P_LN1W) + l * C;
         F* dln1b = grad(P_LN1B) + l * C;
@@ -232,6 +264,7 @@ void GPT2Core<F>::backward(F scale) {
             zero(dlnv);
             matmul_backward(dlnv.data(), dqkvw + 2L * C * C, dqkvb + 2 * C, dqkv.data() + 2 * C,
                             3 * C, ln1v.data() + l * N * C, qkvw + 2L * C * C, N, C, C);
+            lap("matmul_bwd");
             // both normalisations share gamma/beta and the input: their gradients add up
             layernorm_backward(dres.data(), dln1w, dln1b, dln.data(), x, ln1w,
                                ln1_mean.data() + l * N, ln1_rstd.data() + l * N, N, C,
@@ -242,13 +275,16 @@ void GPT2Core<F>::backward(F scale) {
         } else {
             matmul_backward(dln.data(), dqkvw, dqkvb, dqkv.data(), 3 * C, ln1.data() + l * N * C,
                             qkvw, N, C, 3 * C);
+            lap("matmul_bwd");
             layernorm_backward(dres.data(), dln1w, dln1b, dln.data(), x, ln1w,
                                ln1_mean.data() + l * N, ln1_rstd.data() + l * N, N, C,
                                ln.ln1qk[l].frozen);
         }
+        lap("layernorm_bwd");
         // dres now holds d(x), the input of block l.
     }
     encoder_backward(grad(P_WTE), grad(P_WPE), dres.data(), inputs.data(), B, T, C);
+    lap("encoder_bwd");
 }
 
 template struct GPT2Core<float>;

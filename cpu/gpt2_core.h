@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/gpt2_config.h"
+#include "cpu/op_profile.h"
 #include "host/ln_state.h"
 
 namespace noln {
@@ -19,6 +20,7 @@ struct GPT2Core {
     // Finite-difference tests only: >= 0 replaces the measured aux target S (a stopgrad).
     F aux_S_fixed = -1;
     SigmaObs obs;                  // of the last forward
+    OpProfile* profile = nullptr;  // when set, forward/backward book each op's time there
 
     // Results of the last forward.
     int B = 0, T = 0;

@@ -83,12 +83,20 @@ void GPT2CPU::adamw_step(const AdamW& h, float grad_scale, int t) {
     if (t < 1) fail("GPT2CPU: AdamW step t=%d must count from 1", t);
     size_t sizes[NUM_PARAM_TENSORS];
     param_sizes(core_.cfg, sizes);
-    size_t off = 0;
-    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-        adamw_update(core_.params.data() + off, core_.grads.data() + off, m_.data() + off,
-                     v_.data() + off, sizes[k], h.lr, h.beta1, h.beta2, h.eps,
-                     param_is_decayed(k) ? h.weight_decay : 0.0f, grad_scale, t);
-        off += sizes[k];
+    // One parallel region for all 16 tensors: each thread takes its share of each in turn.
+#pragma omp parallel
+    {
+        size_t off = 0;
+        for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+            long lo, hi;
+            thread_share((long)sizes[k], 16, &lo, &hi);
+            if (hi > lo)
+                adamw_span(core_.params.data() + off + lo, core_.grads.data() + off + lo,
+                           m_.data() + off + lo, v_.data() + off + lo, hi - lo, h.lr, h.beta1,
+                           h.beta2, h.eps, param_is_decayed(k) ? h.weight_decay : 0.0f,
+                           grad_scale, t);
+            off += sizes[k];
+        }
     }
 }
 

@@ -44,6 +44,8 @@ public:
     // Direct access for tests and tools (file order, num_parameters() floats).
     float* params() { return core_.params.data(); }
     float* grads() { return core_.grads.data(); }
+    // Per-op timing of forward/backward into p (nullptr: off); see cpu/op_profile.h.
+    void set_profile(OpProfile* p) { core_.profile = p; }
 
 private:
     GPT2Core<float> core_;

@@ -4,7 +4,12 @@
 //           or sigma_bos where a special divisor applies). Mean-centering stays.
 // Statistics are accumulated in double so that the fp32 reference stays close to exact.
 #pragma once
+#include <omp.h>
+
 #include <cmath>
+#include <vector>
+
+#include "cpu/parallel.h"
 
 namespace noln {
 
@@ -14,12 +19,14 @@ constexpr double LN_EPS = 1e-5;  // population variance, as GPT-2
 // loss are built on. Either output may be nullptr.
 template <typename F>
 void layernorm_stats(F* mean, F* sd, const F* inp, int N, int C) {
-#pragma omp parallel for
+#pragma omp parallel for if ((long)N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = inp + i * C;
         double m = 0, v = 0;
+#pragma omp simd reduction(+ : m)
         for (int c = 0; c < C; c++) m += x[c];
         m /= C;
+#pragma omp simd reduction(+ : v)
         for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
         v /= C;
         if (mean) mean[i] = (F)m;
@@ -32,20 +39,23 @@ void layernorm_stats(F* mean, F* sd, const F* inp, int N, int C) {
 template <typename F>
 void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* w, const F* b, int N,
                        int C, const F* frozen_rstd) {
-#pragma omp parallel for
+#pragma omp parallel for if ((long)N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = inp + i * C;
         double m = 0, v = 0;
+#pragma omp simd reduction(+ : m)
         for (int c = 0; c < C; c++) m += x[c];
         m /= C;
         double r;
         if (frozen_rstd) {
             r = frozen_rstd[i];
         } else {
+#pragma omp simd reduction(+ : v)
             for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
             r = 1.0 / std::sqrt(v / C + LN_EPS);
         }
         F* y = out + i * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) y[c] = (F)((x[c] - m) * r * w[c] + b[c]);
         mean[i] = (F)m;
         rstd[i] = (F)r;
@@ -58,12 +68,13 @@ void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* w, const
 template <typename F>
 void layernorm_backward(F* dinp, F* dw, F* db, const F* dout, const F* inp, const F* w,
                         const F* mean, const F* rstd, int N, int C, bool frozen) {
-#pragma omp parallel for
+#pragma omp parallel for if ((long)N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = inp + i * C;
         const F* dy = dout + i * C;
         const double m = mean[i], r = rstd[i];
         double gm = 0, gxm = 0;
+#pragma omp simd reduction(+ : gm, gxm)
         for (int c = 0; c < C; c++) {
             double g = (double)w[c] * dy[c];
             gm += g;
@@ -72,21 +83,40 @@ void layernorm_backward(F* dinp, F* dw, F* db, const F* dout, const F* inp, cons
         gm /= C;
         gxm = frozen ? 0.0 : gxm / C;
         F* dx = dinp + i * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) {
             double g = (double)w[c] * dy[c];
             dx[c] += (F)(r * (g - gm - (x[c] - m) * r * gxm));
         }
     }
-#pragma omp parallel for
-    for (int c = 0; c < C; c++) {
-        double sw = 0, sb = 0;
+    // dw, db: column sums. Each thread sums its rows (contiguous reads) into its own slot;
+    // the slots are then added in thread order, so the result does not depend on timing.
+    const int nt = omp_get_max_threads();
+    std::vector<double> part((size_t)nt * 2 * C, 0.0);
+#pragma omp parallel if ((long)N * C >= PARALLEL_MIN_WORK)
+    {
+        double* sw = part.data() + (size_t)omp_get_thread_num() * 2 * C;
+        double* sb = sw + C;
+#pragma omp for schedule(static)
         for (long i = 0; i < N; i++) {
-            double dy = dout[i * C + c];
-            sw += dy * (inp[i * C + c] - (double)mean[i]) * rstd[i];
-            sb += dy;
+            const F* x = inp + i * C;
+            const F* dy = dout + i * C;
+            const double m = mean[i], r = rstd[i];
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                sw[c] += (double)dy[c] * ((x[c] - m) * r);
+                sb[c] += dy[c];
+            }
         }
-        dw[c] += (F)sw;
-        db[c] += (F)sb;
+    }
+    for (int c = 0; c < C; c++) {
+        double w_sum = 0, b_sum = 0;
+        for (int t = 0; t < nt; t++) {
+            w_sum += part[(size_t)t * 2 * C + c];
+            b_sum += part[(size_t)t * 2 * C + C + c];
+        }
+        dw[c] += (F)w_sum;
+        db[c] += (F)b_sum;
     }
 }
 
