@@ -115,6 +115,26 @@ public:
         }
     }
 
+    // Checkpoints (host/model.h): the BF16 build stores its bf16 working parameters as a v5
+    // file and its masters beside the optimizer state, so a resume continues from exactly
+    // the stochastically rounded parameters the run had.
+#if defined(ENABLE_FP32)
+    int model_file_version() const override { return MODEL_VERSION_FP32; }
+#else
+    int model_file_version() const override { return MODEL_VERSION_BF16; }
+#endif
+    void get_working_parameters(float* out) const override { d2h_x(out, params_, num_parameters()); }
+    // The values must be floatX-representable (they are, read from a v5 file): the
+    // conversion is then exact whatever its rounding. The masters are left alone.
+    void set_working_parameters(const float* in) override { h2d_x(params_, in, num_parameters()); }
+    bool has_master_weights() const override { return master_ != nullptr; }
+    void get_master_weights(float* out) const override {
+        if (master_) d2h(out, master_, num_parameters());
+    }
+    void set_master_weights(const float* in) override {
+        if (master_) CUDA_CHECK(cudaMemcpy(master_, in, num_parameters() * sizeof(float), cudaMemcpyHostToDevice));
+    }
+
     void set_ln_state(const LNState& s) override {
         const int L = cfg_.num_layers;
         if (s.num_layers() != L || (int)s.ln1qk.size() != L || (int)s.ln1v.size() != L)

@@ -3,7 +3,8 @@
 //   test_gpt2                       self-contained: the CPU model (cpu/) is the reference, on a
 //                                   tiny GPT-2, for every kind of LayerNorm configuration
 // Checks logits, loss, every gradient, the sigma observations, 10 AdamW steps, the AdamW
-// moments and a model file round trip. Tolerances (docs/gpu.md) are relative to the
+// moments, a checkpoint's next step (working parameters + masters) and a model file round
+// trip. Tolerances (docs/gpu.md) are relative to the
 // reference tensor's largest magnitude, as in test_gpt2_cpu:
 //   FP32: logits, losses, observations 1e-5; gradients, grad norm, step losses and moments
 //         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated);
@@ -299,6 +300,49 @@ static int run_builtin() {
         gpu.get_optimizer_state(mg.data(), vg.data());
         compare("adam m", mg.data(), mc.data(), P, TOL_ADAM);
         compare("adam v", vg.data(), vc.data(), P, TOL_ADAM);
+
+        // checkpoint interface (host/model.h): the working parameters through a model file of
+        // model_file_version(), the masters and moments set beside them, give a twin whose
+        // next step is this model's bit for bit. In BF16 the working parameters are the
+        // masters' stochastic rounding, not their nearest one: the masters alone would not do.
+        {
+            std::vector<float> w(P), mw(P), w2(P), mw2(P), mo(P), vo(P);
+            gpu.get_working_parameters(w.data());
+            const std::string cp = std::string(tmpdir) + "/test_gpt2_ckpt_" + PRECISION_NAME + "_" +
+                                   std::to_string(getpid()) + ".bin";
+            write_model_file(cp, c, w.data(), gpu.model_file_version(), &k.ln);
+            ModelFile cf = read_model_file(cp);
+            unlink(cp.c_str());
+            GPT2CUDA twin(c);
+            twin.set_working_parameters(cf.params.data());
+            gpu.get_master_weights(mw.data());
+            twin.set_master_weights(mw.data());
+            gpu.get_optimizer_state(mo.data(), vo.data());
+            twin.set_optimizer_state(mo.data(), vo.data());
+            twin.set_ln_state(k.ln);
+            twin.set_aux_lambda(k.aux_lambda);
+            size_t not_nearest = 0;
+            for (size_t i = 0; i < P && gpu.has_master_weights(); i++) not_nearest += w[i] != to_float(from_float<floatX>(mw[i]));
+            float ce[2];
+            GPT2CUDA* both[2] = {&gpu, &twin};
+            for (int j = 0; j < 2; j++) {
+                both[j]->zero_grad();
+                ce[j] = both[j]->forward(in.data(), tg.data(), B, T).ce;
+                both[j]->backward(1.0f);
+                both[j]->adamw_step(h, 0.5f, STEPS + 1);
+            }
+            gpu.get_working_parameters(w.data());
+            twin.get_working_parameters(w2.data());
+            gpu.get_parameters(mw.data());
+            twin.get_parameters(mw2.data());
+            const bool ok = cf.version == (IS_FP32_BUILD ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16) &&
+                            gpu.has_master_weights() == !IS_FP32_BUILD && !IS_FP32_BUILD == (not_nearest > 0) &&
+                            ce[0] == ce[1] && w == w2 && mw == mw2;
+            printf("  %-4s checkpoint (v%d, working parameters + %s): next step identical (%zu of %zu "
+                   "working parameters are not the masters' nearest rounding)\n",
+                   ok ? "OK" : "FAIL", cf.version, IS_FP32_BUILD ? "no masters" : "fp32 masters", not_nearest, P);
+            report(ok);
+        }
 
         // save / reload: the file path (v3 or v5 by precision, LN trailer) gives the same forward
         // as setting the same fp32 values directly; FP32 also round-trips the trained weights.

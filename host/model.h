@@ -65,6 +65,20 @@ public:
     // Optimizer moments, num_parameters() floats each.
     virtual void get_optimizer_state(float* m, float* v) const = 0;
     virtual void set_optimizer_state(const float* m, const float* v) = 0;
+
+    // What a checkpoint stores (docs/training.md "Checkpoints"). A backend that trains in
+    // bf16 keeps fp32 master weights beside its bf16 working parameters, and a bit-exact
+    // resume needs both as they were: its model file is v5 holding the working parameters
+    // (get/set_working_parameters: the bf16 values widened to fp32, which is exact, the
+    // masters untouched), and the masters go into the training-state file. The defaults
+    // describe an fp32 backend: v3, the working parameters are the parameters, no masters.
+    // get_parameters stays the optimizer's truth (the masters where there are some).
+    virtual int model_file_version() const { return 3; }
+    virtual void get_working_parameters(float* out) const { get_parameters(out); }
+    virtual void set_working_parameters(const float* in) { set_parameters(in); }
+    virtual bool has_master_weights() const { return false; }
+    virtual void get_master_weights(float* out) const { (void)out; }
+    virtual void set_master_weights(const float* in) { (void)in; }
 };
 
 }  // namespace noln

@@ -84,10 +84,11 @@ static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNStat
     const size_t n = m.num_parameters();
     if (d.rank == 0) {
         make_dirs(a.out_dir);
+        // the working parameters exactly as the run has them (bf16 ones exact in v5)
         std::vector<float> p(n);
-        m.get_parameters(p.data());
+        m.get_working_parameters(p.data());
         write_model_file(model_ckpt_path(a.out_dir, step), m.config(), p.data(),
-                         MODEL_VERSION_FP32, &ln);
+                         m.model_file_version(), &ln);
     }
     dist_barrier();  // the folder exists before the other ranks write into it
     TrainState st;
@@ -100,15 +101,20 @@ static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNStat
     st.m.resize(n);
     st.v.resize(n);
     m.get_optimizer_state(st.m.data(), st.v.data());
+    if (m.has_master_weights()) {
+        st.master.resize(n);
+        m.get_master_weights(st.master.data());
+    }
     st.loader = train.save_state();
     write_train_state(state_ckpt_path(a.out_dir, step, d.rank), st);
     dist_barrier();
     if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
 }
 
-// Loads checkpoint `step` into the model, LN state, EMA and loader.
-static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
-                            TokenSource& train, const std::string& settings) {
+// Loads checkpoint `step` into the model, LN state, EMA and loader. Returns a note for the
+// log when the resume cannot be bit-exact (an old BF16 checkpoint without master weights).
+static std::string load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
+                                  TokenSource& train, const std::string& settings) {
     const Dist& d = dist();
     const std::string spath = state_ckpt_path(a.out_dir, step, d.rank);
     TrainState st = read_train_state(spath);
@@ -126,11 +132,31 @@ static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln,
     if (st.m.size() != m.num_parameters() || st.ln.num_layers() != c.num_layers)
         fail("%s: cannot resume, the optimizer state has %zu values, the model %zu parameters",
              spath.c_str(), st.m.size(), m.num_parameters());
-    m.set_parameters(mf.params.data());
+    // A bf16 backend resumes its working parameters from the v5 file and its masters from
+    // the state; the two precisions' checkpoints are not interchangeable, except that a
+    // BF16 checkpoint of state version 1 (v3 file of masters) is still taken, inexactly.
+    const char* prec[2] = {"FP32 (v3 model file, no masters)", "BF16 (v5 model file and masters)"};
+    const bool wants = m.has_master_weights(), has = !st.master.empty();
+    const bool legacy = wants && st.version == 1 && mf.version == MODEL_VERSION_FP32;
+    std::string note;
+    if (legacy) {
+        m.set_parameters(mf.params.data());
+        note = "note: " + spath + " is a version 1 state without master weights: the masters come from " +
+               mpath + " and the bf16 parameters are rounded to nearest from them, so this resume "
+               "is close to the uninterrupted run but not bit for bit";
+    } else if (wants != has || mf.version != m.model_file_version()) {
+        fail("%s: cannot resume, the checkpoint (v%d model file, %s master weights) is from a %s run "
+             "and this trainer is %s; resume with the PRECISION build that wrote it", spath.c_str(),
+             mf.version, has ? "with" : "no", prec[has], prec[wants]);
+    } else {
+        m.set_working_parameters(mf.params.data());
+        if (has) m.set_master_weights(st.master.data());
+    }
     m.set_optimizer_state(st.m.data(), st.v.data());
     ln = st.ln;
     ema = st.ema;
     train.load_state(st.loader);
+    return note;
 }
 
 TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const TrainHooks& hooks,
@@ -151,15 +177,17 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     SigmaEMA ema(L, a.sigma_momentum);
 
     int start = 1;
+    std::string resume_note;
     if (a.resume) {
         int k = newest_checkpoint(a.out_dir);
         if (k > 0) {
-            load_checkpoint(m, a, k, ln, ema, train, settings);
+            resume_note = load_checkpoint(m, a, k, ln, ema, train, settings);
             start = k + 1;
         }
     }
     TrainLogger log(a.out_dir, d.rank == 0, start > 1);
     if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
+    if (!resume_note.empty()) log.message(resume_note);
     else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];

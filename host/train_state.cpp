@@ -28,7 +28,8 @@ std::string done_ckpt_path(const std::string& dir, int step) {
 // Byte layout (little-endian), after a 256-int32 header:
 //   [0] magic [1] version [2] world [3] rank [4] step [5] num_layers
 //   [6] settings bytes [7] loader-state bytes [8..9] uint64 num moments
-// body: settings text; LN state; EMA; m; v; loader state (see docs/training.md).
+//   [10..11] uint64 num master weights (version 2; 0: none)
+// body: settings text; LN state; EMA; m; v; masters; loader state (see docs/training.md).
 struct Out {
     std::string buf;
     void put(const void* p, size_t n) { buf.append((const char*)p, n); }
@@ -52,8 +53,12 @@ void write_train_state(const std::string& path, const TrainState& s) {
     h[5] = L;
     h[6] = (int32_t)s.settings.size();
     h[7] = (int32_t)s.loader.size();
-    uint64_t n = s.m.size();
+    uint64_t n = s.m.size(), nm = s.master.size();
+    if (s.v.size() != n || (nm != 0 && nm != n))
+        fail("%s: internal error: %zu m, %zu v and %zu master values", path.c_str(), s.m.size(),
+             s.v.size(), s.master.size());
     memcpy(&h[8], &n, 8);
+    memcpy(&h[10], &nm, 8);
     Out o;
     o.put(h, sizeof h);
     o.put(s.settings.data(), s.settings.size());
@@ -70,6 +75,7 @@ void write_train_state(const std::string& path, const TrainState& s) {
     o.val<float>(s.ema.lnf); o.val<float>(s.ema.lnf_bos); o.val<int32_t>(s.ema.lnf_seen);
     o.put(s.m.data(), n * 4);
     o.put(s.v.data(), n * 4);
+    if (nm) o.put(s.master.data(), nm * 4);
     o.put(s.loader.data(), s.loader.size());
     write_file_atomic(path, o.buf.data(), o.buf.size());
 }
@@ -80,16 +86,19 @@ TrainState read_train_state(const std::string& path) {
     if (h[0] != TRAIN_STATE_MAGIC)
         fail("%s: not a noln training state file (magic %d, expected %d)", path.c_str(), h[0],
              TRAIN_STATE_MAGIC);
-    if (h[1] != TRAIN_STATE_VERSION)
-        fail("%s: unsupported training state version %d (expected %d)", path.c_str(), h[1],
-             TRAIN_STATE_VERSION);
+    if (h[1] != 1 && h[1] != TRAIN_STATE_VERSION)
+        fail("%s: unsupported training state version %d (this build reads 1 and %d)", path.c_str(),
+             h[1], TRAIN_STATE_VERSION);
     const int L = h[5];
-    uint64_t n;
+    uint64_t n, nm = 0;
     memcpy(&n, &h[8], 8);
-    if (L <= 0 || L > 100000 || h[6] < 0 || h[7] < 0 || n > ((uint64_t)1 << 40))
+    if (h[1] >= 2) memcpy(&nm, &h[10], 8);
+    if (L <= 0 || L > 100000 || h[6] < 0 || h[7] < 0 || n > ((uint64_t)1 << 40) || (nm != 0 && nm != n))
         fail("%s: corrupt training state header (layers %d, settings %d bytes, loader %d bytes, "
-             "%llu moments)", path.c_str(), L, h[6], h[7], (unsigned long long)n);
+             "%llu moments, %llu master weights)", path.c_str(), L, h[6], h[7], (unsigned long long)n,
+             (unsigned long long)nm);
     TrainState s;
+    s.version = h[1];
     s.world = h[2];
     s.rank = h[3];
     s.step = h[4];
@@ -121,6 +130,8 @@ TrainState read_train_state(const std::string& path) {
     s.v.resize(n);
     r.read_exact(s.m.data(), n * 4, "optimizer m");
     r.read_exact(s.v.data(), n * 4, "optimizer v");
+    s.master.resize(nm);
+    r.read_exact(s.master.data(), nm * 4, "master weights");
     s.loader.resize(h[7]);
     r.read_exact(&s.loader[0], s.loader.size(), "data loader state");
     if (r.remaining() != 0)

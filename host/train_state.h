@@ -1,6 +1,8 @@
 // Checkpoints and resume (docs/training.md "Checkpoints"). Every -n steps, in -o:
-//   model_%08d.bin        rank 0: the parameters (fp32, llm.c v3) with the LN trailer
-//   state_%08d_%05d.bin   every rank: optimizer moments, step, LN schedule state (frozen
+//   model_%08d.bin        rank 0: the working parameters (llm.c v3 fp32, or v5 bf16 for a
+//                         bf16 backend) with the LN trailer
+//   state_%08d_%05d.bin   every rank: optimizer moments, the fp32 master weights of a
+//                         bf16 backend (v5 model file), step, LN schedule state (frozen
 //                         sigmas and the EMA), data-loader state, and the settings a
 //                         resume must match
 //   DONE_%08d             rank 0, last, after a barrier: the checkpoint is complete
@@ -17,15 +19,18 @@
 namespace noln {
 
 constexpr int TRAIN_STATE_MAGIC = 20250713;  // ours; llm.c's 20240527 differs on purpose
-constexpr int TRAIN_STATE_VERSION = 1;
+// 2 added the master weights; version 1 files (no masters) are still read.
+constexpr int TRAIN_STATE_VERSION = 2;
 
 struct TrainState {
+    int version = TRAIN_STATE_VERSION;  // as read; always written as the current version
     int step = 0;  // optimizer steps completed
     int world = 1, rank = 0;
     std::string settings;  // "key=value\n" lines that must match on resume
     LNState ln;
     SigmaEMA ema;
     std::vector<float> m, v;           // AdamW moments, num_parameters floats each
+    std::vector<float> master;         // fp32 master weights, num_parameters floats or none
     std::string loader;  // the training data loader's opaque state
 };
 

@@ -5,6 +5,11 @@
 # 8): every logged train and val loss of the 10 steps must agree within 1e-4 relative, and
 # all 7 paths must freeze. Then 2 ranks (NCCL all-reduce, -b 2) against the CPU trainer's
 # 1 rank (-b 4). A model too big for the device exits 1 with the size and what it was for.
+# BF16 (train_gpt2_noln_emu_bf16) on the same config: checkpoints are v5 model files with
+# master weights in the state; a run stopped after step 5 (between the ln1qk and ln1v
+# removals) and resumed logs the uninterrupted run's main.log byte for byte; a version 1
+# checkpoint (v3 file of masters, made by tests/train/legacy_ckpt.py) still resumes, with a
+# note, close to it; the FP32 trainer refuses a BF16 checkpoint.
 set -uo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 PY=${PYTHON:-/usr/bin/python3}
@@ -13,12 +18,13 @@ rm -rf "$W"; mkdir -p "$W"
 pass=0; fail=0; skip=0
 ok()  { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; }
-EMU=build/cuda/train_gpt2_noln_emu_fp32 CPU=./train_gpt2_noln_cpu
-for b in $EMU $CPU; do [ -x $b ] || { echo "$b missing (make cuda-emu train_gpt2_noln_cpu)"; echo "cuda-train: 0 passed, 1 failed"; exit 1; }; done
+EMU=build/cuda/train_gpt2_noln_emu_fp32 CPU=./train_gpt2_noln_cpu EMUB=build/cuda/train_gpt2_noln_emu_bf16
+for b in $EMU $CPU $EMUB; do [ -x $b ] || { echo "$b missing (make cuda-emu train_gpt2_noln_cpu)"; echo "cuda-train: 0 passed, 1 failed"; exit 1; }; done
 "$PY" tests/train/make_shards.py "$W" 64 > /dev/null || { echo "cuda-train: 0 passed, 1 failed"; exit 1; }
-F=(-e d2 --width 32 --heads 2 --vocab 64 --max-seq 16 -t 16 -d 128 -i "$W/train_*.bin" -j "$W/val_*.bin"
+F0=(-e d2 --width 32 --heads 2 --vocab 64 --max-seq 16 -t 16 -d 128 -i "$W/train_*.bin" -j "$W/val_*.bin"
    -v 5 -m 2 -l 3e-3 -u 2 -q 0.1 --lr-horizon 10 --aux-lambda 0.1 --shuffle 0
-   --remove ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8 -x 10)
+   --remove ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8)
+F=("${F0[@]}" -x 10)
 # compare the s:N trl:/tel: lines of two main.logs: same steps, relative difference <= 1e-4
 same_losses() {
   "$PY" - "$1" "$2" <<'PYEOF'
@@ -55,5 +61,30 @@ else skip=$((skip+1)); echo "SKIP 2-rank run: mpirun not found"; fi
 if (ulimit -v 1500000; $EMU -e d12 -i "$W/train_*.bin" -b 1 -t 64 -d 64 -x 1) > "$W/oom.out" 2>&1; then bad "d12 under 1.5 GB accepted"
 elif grep -q 'cudaMalloc of [0-9]* bytes .* for .* failed.*does not fit' "$W/oom.out"; then ok "out of device memory: exit 1 naming size and buffer"
 else bad "out-of-memory message"; tail -3 "$W/oom.out"; fi
+
+# BF16 checkpoints and exact resume
+hdr() { "$PY" -c "import struct,sys; print(*struct.unpack_from('<$2', open(sys.argv[1],'rb').read(), 0))" "$1"; }
+if $EMUB "${F[@]}" -b 4 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
+  m=$(hdr "$W/bf/model_00000005.bin" ii); s=$(hdr "$W/bf/state_00000005_00000.bin" 12i)
+  # state header: [1] version 2, [8..9] moments P, [10..11] master weights P
+  if [ "$m" = "20240326 5" ] && [ "$(echo $s | cut -d' ' -f2)" = 2 ] && [ "$(echo $s | cut -d' ' -f9)" -gt 0 ] \
+     && [ "$(echo $s | cut -d' ' -f9,10)" = "$(echo $s | cut -d' ' -f11,12)" ]; then
+    ok "BF16 checkpoint: v5 model file, version 2 state with $(echo $s | cut -d' ' -f11) master weights"
+  else bad "BF16 checkpoint headers: model '$m', state '$s'"; fi
+  $EMUB "${F0[@]}" -x 5 -b 4 -n 5 -o "$W/bfs" > "$W/bfs1.out" 2>&1 || bad "BF16 run to step 5 failed"
+  cp -r "$W/bfs" "$W/bfl"
+  if $EMUB "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bfs" > "$W/bfs2.out" 2>&1 && grep -q 'resumed from step 5' "$W/bfs2.out" \
+     && cmp -s "$W/bf/main.log" "$W/bfs/main.log" && cmp -s "$W/bf/model_00000010.bin" "$W/bfs/model_00000010.bin"; then
+    ok "BF16 resume after step 5: main.log ($(grep -c trl: "$W/bf/main.log") train losses) and step-10 checkpoint byte for byte"
+  else bad "BF16 resume exactness"; diff "$W/bf/main.log" "$W/bfs/main.log" | head; tail -3 "$W/bfs2.out"; fi
+  if "$PY" tests/train/legacy_ckpt.py "$W/bfl" 5 > /dev/null \
+     && $EMUB "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bfl" > "$W/bfl.out" 2>&1 && grep -q 'version 1 state without master weights' "$W/bfl.out" \
+     && r=$(same_losses "$W/bf/main.log" "$W/bfl/main.log"); then ok "version 1 BF16 checkpoint resumes with a note: $r"
+  else bad "version 1 BF16 checkpoint resume"; tail -3 "$W/bfl.out"; fi
+  if $EMU "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bf" > "$W/bf32.out" 2>&1; then bad "FP32 trainer resumed a BF16 checkpoint"
+  elif grep -q 'state_00000010_00000.bin: cannot resume.*from a BF16.*this trainer is FP32' "$W/bf32.out"; then ok "FP32 trainer refuses a BF16 checkpoint, naming both"
+  else bad "FP32-vs-BF16 refusal message"; tail -3 "$W/bf32.out"; fi
+else bad "BF16 trainer exited non-zero"; tail -5 "$W/bf.out"; fi
+
 echo "cuda-train: $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
