@@ -30,7 +30,20 @@ CLEAN_FILES  :=
 .DEFAULT_GOAL := all
 .PHONY: all setup test test-build help clean
 
-include $(sort $(wildcard */*.mk */*/*.mk))
+# The libraries' fragments come first, so that every later fragment can use HOST_LIB,
+# HOST_LINK, CPU_LIB, CPU_LINK and EMU_DEPS in its prerequisites (make expands those when
+# it reads a rule, not when it runs it).
+BASE_FRAGMENTS := host/host.mk cpu/cpu.mk emu/emu.mk
+
+# Recipe of every static library: built aside and renamed, so that a link running at the
+# same time never sees a missing or half-written archive.
+define archive
+	@mkdir -p $(dir $@)
+	rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@
+endef
+
+include $(BASE_FRAGMENTS)
+include $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */*.mk */*/*.mk)))
 
 all: setup
 	@$(MAKE) --no-print-directory $(PROGRAMS)

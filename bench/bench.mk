@@ -5,9 +5,7 @@ BENCH_CONFIGS ?= demo,d4,d6,d12
 BENCH_THREADS ?= $(shell nproc)
 BENCH_STEPS   ?= 5
 
-# The libraries are named literally: this fragment is included before cpu/cpu.mk and
-# host/host.mk, so their variables are still empty when these prerequisites are read.
-$(BUILD)/bench/bench_cpu: $(BUILD)/bench/bench_cpu.o $(BUILD)/libnoln_cpu.a $(BUILD)/libnoln_host.a
+$(BUILD)/bench/bench_cpu: $(BUILD)/bench/bench_cpu.o $(CPU_LIB) $(HOST_LIB)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 
 .PHONY: bench-cpu

@@ -2,25 +2,21 @@
 CPU_SRCS := $(wildcard cpu/*.cpp)
 CPU_LIB  := $(BUILD)/libnoln_cpu.a
 # What a program that uses the CPU model puts on its link line (after its objects).
-# Recursive (=) on purpose: host/host.mk is included after this file, so HOST_LINK is not
-# defined yet here; the host library is named literally in prerequisites for the same reason.
-CPU_HOST_LIB := $(BUILD)/libnoln_host.a
-CPU_LINK = $(CPU_LIB) $(HOST_LINK) $(BLAS_LIBS)
+CPU_LINK := $(CPU_LIB) $(HOST_LINK) $(BLAS_LIBS)
 
 # Neither flag changes a result: they only let GCC if-convert and vectorise the float loops
 # (compares may not trap, sqrt need not set errno). See cpu/fast_math.h.
 $(BUILD)/cpu/%.o: OPT += -fno-trapping-math -fno-math-errno
 
 $(CPU_LIB): $(CPU_SRCS:%.cpp=$(BUILD)/%.o)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(archive)
 
 # test_gpt2_cpu MODEL.bin STATE.bin: the CPU model against a reference debug state.
-test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(CPU_HOST_LIB)
+test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(HOST_LIB)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 
 CPU_TEST_SRCS := $(wildcard tests/cpu/*.cpp)
-$(BUILD)/tests/cpu_tests: $(CPU_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(CPU_HOST_LIB)
+$(BUILD)/tests/cpu_tests: $(CPU_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(HOST_LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(CPU_LINK) -o $@
 

@@ -16,27 +16,20 @@ else
 $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
 
-# Fragments are included in name order, so host/host.mk's HOST_LIB and emu/emu.mk's EMU_DEPS
-# are still empty when this file's rules are read (prerequisites expand at once): the files
-# they stand for are named here, or the programs would not relink when the host library or
-# the emulator changes.
-CUDA_HOST_LIB   := $(BUILD)/libnoln_host.a
-CUDA_EMU_DEPS   := $(BUILD)/emu/libcuemu.a emu/nvcc-emu \
-                   $(wildcard emu/include/*.h emu/include/cooperative_groups/*.h emu/src/*.h)
 CUDA_MODEL_DEPS := gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(wildcard host/*.h) $(wildcard cpu/*.h)
 CUDA_EMU_DIR    := $(BUILD)/cuda
 CUDA_HOST_LIBS   = $(CPU_LIB) $(HOST_LIB) $(BLAS_LIBS) $(MPI_LIBS)
 
-$(CUDA_EMU_DIR)/test_gpt2_emu_fp32: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(CUDA_HOST_LIB) $(CUDA_EMU_DEPS)
+$(CUDA_EMU_DIR)/test_gpt2_emu_fp32: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/test_gpt2_emu_bf16: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(CUDA_HOST_LIB) $(CUDA_EMU_DEPS)
+$(CUDA_EMU_DIR)/test_gpt2_emu_bf16: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(CUDA_HOST_LIB) $(CUDA_EMU_DEPS)
+$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(CUDA_HOST_LIB) $(CUDA_EMU_DEPS)
+$(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
 
@@ -61,7 +54,7 @@ CUDA_NV_OBJS = $(CUDA_NV_DIR)/test_gpt2.o $(CUDA_NV_DIR)/train_gpt2_noln.o
 $(CUDA_NV_OBJS): $(CUDA_NV_DIR)/%.o: %.cu $(CUDA_MODEL_DEPS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) $(CUDA_PREC_FLAGS) -c $< -o $@
-$(CUDA_NV_DIR)/test_gpt2 $(CUDA_NV_DIR)/train_gpt2_noln: %: %.o $(CPU_LIB) $(CUDA_HOST_LIB)
+$(CUDA_NV_DIR)/test_gpt2 $(CUDA_NV_DIR)/train_gpt2_noln: %: %.o $(CPU_LIB) $(HOST_LIB)
 	$(CXX) $(LDFLAGS) $< $(CUDA_HOST_LIBS) $(CUDA_NV_LIBS) -o $@
 
 .PHONY: test_gpt2 train_gpt2_noln

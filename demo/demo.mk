@@ -1,9 +1,8 @@
 # demo/: `make demo` runs scripts/demo.sh (docs/demo.md): pretrain a tiny GPT-2 on the CPU,
 # fine-tune it vanilla and LN-free, compare on held-out text, plot, export, check the export.
-# Prerequisites name the libraries literally: this file is included before host/host.mk.
 DEMO_TOOL := $(BUILD)/demo/demo_tool
 
-$(DEMO_TOOL): $(BUILD)/demo/demo_tool.o $(BUILD)/libnoln_cpu.a $(BUILD)/libnoln_host.a
+$(DEMO_TOOL): $(BUILD)/demo/demo_tool.o $(CPU_LIB) $(HOST_LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 

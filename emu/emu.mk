@@ -22,7 +22,7 @@ $(BUILD)/emu/obj/%.o: emu/src/%.S
 	@mkdir -p $(dir $@)
 	$(CXX) -c $< -o $@
 $(EMU_LIB): $(EMU_SRCS:emu/src/%.cpp=$(BUILD)/emu/obj/%.o) $(BUILD)/emu/obj/fiber_x86_64.o
-	rm -f $@ && ar rcs $@ $^
+	$(archive)
 
 $(BUILD)/emu-asan/obj/%.o: emu/src/%.cpp
 	@mkdir -p $(dir $@)
@@ -31,7 +31,7 @@ $(BUILD)/emu-asan/obj/%.o: emu/src/%.S
 	@mkdir -p $(dir $@)
 	$(CXX) -c $< -o $@
 $(EMU_ASAN_LIB): $(EMU_SRCS:emu/src/%.cpp=$(BUILD)/emu-asan/obj/%.o) $(BUILD)/emu-asan/obj/fiber_x86_64.o
-	rm -f $@ && ar rcs $@ $^
+	$(archive)
 
 .PHONY: emu-lib emu-asan emu-bench emu-tests
 emu-lib: $(EMU_LIB)

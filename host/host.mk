@@ -4,9 +4,7 @@ HOST_SRCS := $(wildcard host/*.cpp)
 HOST_LIB  := $(BUILD)/libnoln_host.a
 
 $(HOST_LIB): $(HOST_SRCS:%.cpp=$(BUILD)/%.o)
-	@mkdir -p $(dir $@)
-	@# build aside and rename, so a concurrent link never sees a missing or partial archive
-	rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
+	$(archive)
 
 # What a program or test that uses the host library puts on its link line (after its objects).
 HOST_LINK := $(HOST_LIB) $(MPI_LIBS)
