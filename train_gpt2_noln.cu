@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
-#include "cpu/gpt2_cpu.h"  // gpt2_init_params: the same fresh weights as the CPU trainer
 #include "gpt2_cuda.cuh"
 #include "host/args.h"
 #include "host/dist.h"
@@ -94,25 +94,7 @@ private:
 };
 
 int main(int argc, char** argv) {
-    const Dist& d = dist_init(&argc, &argv);
-    try {
-        bool help = false;
-        TrainArgs a = parse_train_args(argc, argv, &help);
-        if (help) {
-            if (d.rank == 0) fputs(train_usage(argv[0]).c_str(), stdout);
-            return 0;
-        }
-        InitialModel im = load_initial_model(a);
-        TimedGPT2 model(im.file.config);
-        if (im.fresh) {
-            im.file.params.resize(num_parameters(im.file.config));
-            gpt2_init_params(im.file.config, im.file.params.data(), a.seed);
-        }
-        model.set_parameters(im.file.params.data());
-        train_with_data(model, a, im.file.has_ln_state ? &im.file.ln : nullptr);
-    } catch (const Error& e) {
-        fprintf(stderr, "train_gpt2_noln (rank %d): %s\n", d.rank, e.what());
-        return 1;
-    }
-    return 0;
+    return trainer_main(argc, argv, "train_gpt2_noln", [](const GPT2Config& c) {
+        return std::make_unique<TimedGPT2>(c);
+    });
 }

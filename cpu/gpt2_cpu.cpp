@@ -1,10 +1,9 @@
 // noln::Model on top of GPT2Core<float>: optimizer state, gradient collectives, I/O of
-// parameters, and the fresh (dN) initialisation.
+// parameters.
 #include "cpu/gpt2_cpu.h"
 
 #include <cmath>
 #include <cstring>
-#include <random>
 
 #include "cpu/adamw.h"
 #include "cpu/global_norm.h"
@@ -107,35 +106,6 @@ void GPT2CPU::get_optimizer_state(float* m, float* v) const {
 void GPT2CPU::set_optimizer_state(const float* m, const float* v) {
     std::memcpy(m_.data(), m, m_.size() * sizeof(float));
     std::memcpy(v_.data(), v, v_.size() * sizeof(float));
-}
-
-void gpt2_init_params(const GPT2Config& c, float* params, uint64_t seed) {
-    validate_config(c, "gpt2_init_params");
-    size_t sizes[NUM_PARAM_TENSORS];
-    param_sizes(c, sizes);
-    // Box-Muller over mt19937_64: the same numbers from every standard library.
-    std::mt19937_64 rng(seed);
-    auto uniform = [&] { return ((rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
-    auto normal = [&] {
-        return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
-    };
-    const double resid_std = 0.02 / std::sqrt(2.0 * c.num_layers);
-    size_t off = 0;
-    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-        float* p = params + off;
-        if (k == P_LN1W || k == P_LN2W || k == P_LNFW) {
-            for (size_t i = 0; i < sizes[k]; i++) p[i] = 1.0f;
-        } else if (param_is_decayed(k)) {
-            const double sd = (k == P_ATTPROJW || k == P_FCPROJW) ? resid_std : 0.02;
-            for (size_t i = 0; i < sizes[k]; i++) p[i] = (float)(sd * normal());
-            if (k == P_WTE)  // vocab padding rows stay zero
-                std::memset(p + (size_t)c.vocab_size * c.channels, 0,
-                            (sizes[k] - (size_t)c.vocab_size * c.channels) * sizeof(float));
-        } else {
-            std::memset(p, 0, sizes[k] * sizeof(float));
-        }
-        off += sizes[k];
-    }
 }
 
 }  // namespace noln

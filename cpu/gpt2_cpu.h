@@ -15,7 +15,7 @@ struct ModelFile;  // host/model_file.h
 
 class GPT2CPU : public Model {
 public:
-    // All parameters zero (fill them with set_parameters or gpt2_init_params), all LN paths REAL.
+    // All parameters zero (fill them with set_parameters; gpt2_init_params in host/gpt2_config.h makes fresh ones), all LN paths REAL.
     explicit GPT2CPU(const GPT2Config& c);
     // Parameters from the file; the LN state from its trailer when it has one (else all REAL).
     explicit GPT2CPU(const ModelFile& f);
@@ -51,10 +51,5 @@ private:
     GPT2Core<float> core_;
     std::vector<float> m_, v_;
 };
-
-// dN-style fresh weights, deterministic in `seed`: matmul weights and embeddings
-// N(0, 0.02), the two residual projections (attprojw, fcprojw) N(0, 0.02/sqrt(2L)),
-// biases 0, LayerNorm weights 1, wte's padding rows (>= V) 0. params: num_parameters(c).
-void gpt2_init_params(const GPT2Config& c, float* params, uint64_t seed);
 
 }  // namespace noln

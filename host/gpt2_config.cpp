@@ -1,6 +1,9 @@
 #include "host/gpt2_config.h"
 
 #include <climits>
+#include <cmath>
+#include <cstring>
+#include <random>
 
 #include "host/error.h"
 
@@ -85,6 +88,35 @@ GPT2Config gpt2_config_for_depth(int depth, int max_seq_len, int vocab_size, int
         default: c.channels = 64 * depth; c.num_heads = depth; break;
     }
     return c;
+}
+
+void gpt2_init_params(const GPT2Config& c, float* params, uint64_t seed) {
+    validate_config(c, "gpt2_init_params");
+    size_t sizes[NUM_PARAM_TENSORS];
+    param_sizes(c, sizes);
+    // Box-Muller over mt19937_64: the same numbers from every standard library.
+    std::mt19937_64 rng(seed);
+    auto uniform = [&] { return ((rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
+    auto normal = [&] {
+        return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+    };
+    const double resid_std = 0.02 / std::sqrt(2.0 * c.num_layers);
+    size_t off = 0;
+    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+        float* p = params + off;
+        if (k == P_LN1W || k == P_LN2W || k == P_LNFW) {
+            for (size_t i = 0; i < sizes[k]; i++) p[i] = 1.0f;
+        } else if (param_is_decayed(k)) {
+            const double sd = (k == P_ATTPROJW || k == P_FCPROJW) ? resid_std : 0.02;
+            for (size_t i = 0; i < sizes[k]; i++) p[i] = (float)(sd * normal());
+            if (k == P_WTE)  // vocab padding rows stay zero
+                std::memset(p + (size_t)c.vocab_size * c.channels, 0,
+                            (sizes[k] - (size_t)c.vocab_size * c.channels) * sizeof(float));
+        } else {
+            std::memset(p, 0, sizes[k] * sizeof(float));
+        }
+        off += sizes[k];
+    }
 }
 
 }  // namespace noln

@@ -1,6 +1,7 @@
 // GPT-2 shape and the 16 parameter tensors in llm.c's order (see README "Formats").
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace noln {
@@ -37,5 +38,11 @@ void validate_config(const GPT2Config& c, const std::string& where);
 // d48 = 1558M); other depths get channels 64*depth and heads max(1, depth) as llm.c does.
 GPT2Config gpt2_config_for_depth(int depth, int max_seq_len = 1024, int vocab_size = 50257,
                                  int padded_vocab_size = 50304);
+
+// dN-style fresh weights, deterministic in `seed`: matmul weights and embeddings
+// N(0, 0.02), the two residual projections (attprojw, fcprojw) N(0, 0.02/sqrt(2L)),
+// biases 0, LayerNorm weights 1, wte's padding rows (>= V) 0. params: num_parameters(c).
+// Every backend starts a `dN` model from these same numbers.
+void gpt2_init_params(const GPT2Config& c, float* params, uint64_t seed);
 
 }  // namespace noln

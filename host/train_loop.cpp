@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -394,6 +395,34 @@ TrainResult train_with_data(Model& m, TrainArgs& a, const LNState* initial) {
         };
     }
     return run_training(m, a, src, hooks, initial);
+}
+
+}  // namespace noln
+
+namespace noln {
+
+int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model) {
+    const Dist& d = dist_init(&argc, &argv);
+    try {
+        bool help = false;
+        TrainArgs a = parse_train_args(argc, argv, &help);
+        if (help) {
+            if (d.rank == 0) fputs(train_usage(argv[0]).c_str(), stdout);
+            return 0;
+        }
+        InitialModel im = load_initial_model(a);
+        std::unique_ptr<Model> model = make_model(im.file.config);
+        if (im.fresh) {
+            im.file.params.resize(num_parameters(im.file.config));
+            gpt2_init_params(im.file.config, im.file.params.data(), a.seed);
+        }
+        model->set_parameters(im.file.params.data());
+        train_with_data(*model, a, im.file.has_ln_state ? &im.file.ln : nullptr);
+    } catch (const Error& e) {
+        fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        return 1;
+    }
+    return 0;
 }
 
 }  // namespace noln

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,5 +68,12 @@ InitialModel load_initial_model(const TrainArgs& a);
 // DataLoaders (-i, -j), the val / HellaSwag evals, the HF export at the end. The model
 // already holds -e's parameters; `initial` is the LN state -e carried (nullptr: all REAL).
 TrainResult train_with_data(Model& m, TrainArgs& a, const LNState* initial);
+
+// The whole main() of a trainer binary, whatever the backend: MPI, the flags (--help),
+// the starting model (-e; a fresh `dN` from gpt2_init_params), make_model to build the
+// backend's model for that config, then train_with_data. A noln::Error is printed as
+// "PROG (rank R): message" and gives exit status 1.
+using ModelFactory = std::function<std::unique_ptr<Model>(const GPT2Config&)>;
+int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model);
 
 }  // namespace noln
