@@ -4,7 +4,8 @@
 #   1. test_gpt2 in FP32 and BF16 (built-in cases vs the CPU model, PyTorch states if present)
 #   2. the kernel tests tests/cuda/*.cu built with nvcc (each against the CPU ops), both precisions
 #   3. a short training run of train_gpt2_noln (FP32) against train_gpt2_noln_cpu, step by step
-#   4. the same run twice on the GPU: bitwise identical losses (no atomics-order dependence)
+#   4. the same run twice on the GPU: bitwise identical losses (no atomics-order dependence),
+#      and a BF16 run stopped after step 5 and resumed: main.log byte for byte
 #   5. a BF16 run of a GPT-2 small shape for the MFU line (timing only, not a pass/fail check)
 # and prints a verdict. Exit 0 only when every check passed.
 set -uo pipefail
@@ -76,6 +77,18 @@ PYEOF
   if diff <(grep -E ' t[re]l:' "$W/gpu/main.log") <(grep -E ' t[re]l:' "$W/gpu2/main.log") > /dev/null; then
     ok "GPU training is bitwise reproducible run to run"; else bad "GPU training differs run to run"; fi
 else bad "GPU training run failed (see $W/gpu.out)"; fi
+
+# 4b. BF16 stop after step 5 and resume: main.log byte for byte like the uninterrupted run
+#     (v5 checkpoint + fp32 masters in the state file; also needs deterministic kernels)
+G16=build/cuda/nvcc-BF16/train_gpt2_noln
+F5=("${F[@]:0:${#F[@]}-2}")  # F without its final "-x 10"
+rm -rf "$W/bf16" "$W/bf16r"
+if [ -x $G16 ] && $G16 "${F5[@]}" -x 10 -n 5 -o "$W/bf16" > "$W/bf16.out" 2>&1 \
+   && $G16 "${F5[@]}" -x 5 -n 5 -o "$W/bf16r" > "$W/bf16r1.out" 2>&1 \
+   && $G16 "${F5[@]}" -x 10 -n 5 -y 1 -o "$W/bf16r" > "$W/bf16r2.out" 2>&1; then
+  if cmp -s "$W/bf16/main.log" "$W/bf16r/main.log"; then ok "GPU BF16 resume after step 5 is bit for bit"
+  else bad "GPU BF16 resume differs from the uninterrupted run (diff $W/bf16/main.log $W/bf16r/main.log)"; fi
+else bad "GPU BF16 stop/resume runs failed (see $W/bf16*.out)"; fi
 
 # 5. timing: GPT-2 small shape, BF16, fresh weights, random shards (MFU line only)
 BIG=build/cuda/nvcc-BF16/train_gpt2_noln
