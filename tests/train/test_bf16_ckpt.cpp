@@ -14,6 +14,7 @@
 #include "host/model_file.h"
 #include "host/train_state.h"
 #include "tests/train/fake_model.h"
+#include "tests/train/resume_util.h"
 
 using namespace noln;
 using namespace noln_test;
@@ -62,14 +63,6 @@ public:
     void set_master_weights(const float* in) override { master.assign(in, in + p.size()); }
 };
 
-std::string tmpdir(const char* tag) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "build/tests/train/tmp_bf16_%s_%d", tag, (int)getpid());
-    std::string d = buf;
-    std::string cmd = "rm -rf '" + d + "'";
-    REQUIRE(system(cmd.c_str()) == 0);
-    return d;
-}
 
 TrainArgs bf16_args() {
     TrainArgs a;
@@ -91,9 +84,6 @@ TrainArgs bf16_args() {
     return a;
 }
 
-bool same_bits(const std::vector<float>& x, const std::vector<float>& y) {
-    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * 4) == 0;
-}
 
 // Overwrites the version field of a state file (header int32 [1]).
 void set_state_version(const std::string& path, int32_t version) {
@@ -109,7 +99,7 @@ TEST_CASE("a bf16 backend's checkpoint is v5 with its working parameters, the ma
     TrainArgs a = bf16_args();
     a.steps = 4;
     a.ckpt_every = 4;
-    a.out_dir = tmpdir("files");
+    a.out_dir = tmpdir("bf16_files");
     FakeBF16Model m;
     FakeSource s(2, 4);
     run_training(m, a, s, {});
@@ -130,35 +120,17 @@ TEST_CASE("a bf16 backend's checkpoint is v5 with its working parameters, the ma
 TEST_CASE("a bf16 backend resumes bit for bit", "[resume][bf16]") {
     TrainArgs a = bf16_args();
     a.ckpt_every = 3;
-    a.out_dir = tmpdir("full");
-    FakeBF16Model full;
-    FakeSource sfull(2, 4);
-    TrainResult rf = run_training(full, a, sfull, {});
-
-    // stop after step 4 (between the removals at 3 and 5), then resume from it
-    TrainArgs b = a;
-    b.out_dir = tmpdir("split");
-    b.steps = 4;
-    b.ckpt_every = 4;
-    FakeBF16Model part;
-    FakeSource spart(2, 4);
-    TrainResult r1 = run_training(part, b, spart, {});
-    FakeBF16Model resumed;  // fresh: everything must come from the checkpoint
-    FakeSource sres(2, 4);
-    b.steps = 10;
-    b.resume = 1;
-    TrainResult r2 = run_training(resumed, b, sres, {});
-    REQUIRE(r2.first_step == 5);
-    std::vector<float> joined = r1.losses;
-    joined.insert(joined.end(), r2.losses.begin(), r2.losses.end());
-    REQUIRE(joined.size() == rf.losses.size());
-    for (size_t i = 0; i < joined.size(); i++) {
-        INFO("step " << i + 1);
-        CHECK(std::memcmp(&joined[i], &rf.losses[i], 4) == 0);
-    }
-    CHECK(same_bits(resumed.p, full.p));
-    CHECK(same_bits(resumed.master, full.master));
-    CHECK(read_file(a.out_dir + "/main.log") == read_file(b.out_dir + "/main.log"));
+    a.out_dir = tmpdir("bf16_full");
+    // stop after step 4 (between the removals at 3 and 5), then resume from it on a fresh
+    // model: everything must come from the checkpoint
+    const std::string split = tmpdir("bf16_split");
+    ResumeRuns<FakeBF16Model> r;
+    run_full_and_resumed(r, a, split, 4);
+    REQUIRE(r.second.first_step == 5);
+    check_losses_bitwise(r.split_losses, r.full_run.losses);
+    CHECK(same_bits(r.resumed.p, r.full.p));
+    CHECK(same_bits(r.resumed.master, r.full.master));
+    CHECK(read_file(a.out_dir + "/main.log") == read_file(split + "/main.log"));
 }
 
 TEST_CASE("checkpoints of the two precisions are not interchangeable", "[resume][bf16]") {
@@ -169,7 +141,7 @@ TEST_CASE("checkpoints of the two precisions are not interchangeable", "[resume]
     b.resume = 1;
     b.steps = 4;
     {
-        a.out_dir = b.out_dir = tmpdir("b2f");
+        a.out_dir = b.out_dir = tmpdir("bf16_b2f");
         FakeBF16Model m;
         FakeSource s(2, 4);
         run_training(m, a, s, {});
@@ -180,7 +152,7 @@ TEST_CASE("checkpoints of the two precisions are not interchangeable", "[resume]
                               Catch::Contains("from a BF16") && Catch::Contains("this trainer is FP32"));
     }
     {
-        a.out_dir = b.out_dir = tmpdir("f2b");
+        a.out_dir = b.out_dir = tmpdir("bf16_f2b");
         FakeModel m;
         FakeSource s(2, 4);
         run_training(m, a, s, {});
@@ -198,7 +170,7 @@ TEST_CASE("a version 1 state (no masters, v3 model file) still resumes a bf16 ba
     TrainArgs a = bf16_args();
     a.steps = 2;
     a.ckpt_every = 2;
-    a.out_dir = tmpdir("v1");
+    a.out_dir = tmpdir("bf16_v1");
     FakeModel m;
     FakeSource s(2, 4);
     run_training(m, a, s, {});
@@ -221,7 +193,7 @@ TEST_CASE("a version 1 state (no masters, v3 model file) still resumes a bf16 ba
 }
 
 TEST_CASE("state files carry master weights; truncated or mismatched ones are refused", "[resume][bf16]") {
-    const std::string d = tmpdir("state");
+    const std::string d = tmpdir("bf16_state");
     make_dirs(d);
     TrainState s;
     s.step = 3;

@@ -11,18 +11,10 @@
 #include "host/file_io.h"
 #include "host/train_state.h"
 #include "tests/train/fake_model.h"
+#include "tests/train/resume_util.h"
 
 using namespace noln;
 using namespace noln_test;
-
-static std::string tmpdir(const char* tag) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "build/tests/train/tmp_%s_%d", tag, (int)getpid());
-    std::string d = buf;
-    std::string cmd = "rm -rf '" + d + "'";
-    REQUIRE(system(cmd.c_str()) == 0);
-    return d;
-}
 
 static TrainArgs base_args() {
     TrainArgs a;
@@ -137,35 +129,14 @@ TEST_CASE("resume reproduces the uninterrupted run bit for bit", "[loop][resume]
     a.remove.lnf = 9;
     a.ckpt_every = 3;
     const std::string d1 = tmpdir("full"), d2 = tmpdir("split");
-
-    FakeModel full;
-    FakeSource sfull(2, 4);
     a.out_dir = d1;
-    TrainResult rf = run_training(full, a, sfull, {});
-
     // stop after step 4 (between the removals at 3 and 5), then resume from it
-    FakeModel part;
-    FakeSource spart(2, 4);
-    TrainArgs b = a;
-    b.out_dir = d2;
-    b.steps = 4;
-    b.ckpt_every = 4;
-    TrainResult r1 = run_training(part, b, spart, {});
+    ResumeRuns<FakeModel> r;
+    run_full_and_resumed(r, a, d2, 4);
     CHECK(file_exists(done_ckpt_path(d2, 4)));
-    FakeModel resumed;     // fresh parameters: everything must come from the checkpoint
-    FakeSource sres(2, 4);
-    b.steps = 10;
-    b.resume = 1;
-    TrainResult r2 = run_training(resumed, b, sres, {});
-    CHECK(r2.first_step == 5);
-    std::vector<float> joined = r1.losses;
-    joined.insert(joined.end(), r2.losses.begin(), r2.losses.end());
-    REQUIRE(joined.size() == rf.losses.size());
-    for (size_t i = 0; i < joined.size(); i++) {
-        INFO("step " << i + 1);
-        CHECK(std::memcmp(&joined[i], &rf.losses[i], 4) == 0);
-    }
-    CHECK(std::memcmp(resumed.p.data(), full.p.data(), full.p.size() * 4) == 0);
+    CHECK(r.second.first_step == 5);
+    check_losses_bitwise(r.split_losses, r.full_run.losses);
+    CHECK(same_bits(r.resumed.p, r.full.p));
     // main.log of the split run holds every step once, equal to the full run's text
     std::string l1 = read_file(d1 + "/main.log"), l2 = read_file(d2 + "/main.log");
     CHECK(l1 == l2);
