@@ -2,8 +2,8 @@
 // the CPU model (cpu/gpt2_core.cpp is its twin, op for op). Parameters, gradients and
 // activations are floatX (bf16, or fp32 with -DENABLE_FP32) on the device; AdamW moments,
 // the bf16 build's master weights, LN statistics, sigma observations and losses are fp32.
-// The LN state lives in device memory (LNPathDev per path), so the schedule changing it is
-// one small copy. Builds with the real nvcc and with emu/nvcc-emu (docs/gpu.md).
+// The LN state lives in device memory (one LNPathParams per path, in the path order of
+// host/ln_paths.h), so the schedule changing it is one small copy. Builds with the real nvcc and with emu/nvcc-emu (docs/gpu.md).
 #pragma once
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -52,6 +52,27 @@ inline int cuda_select_device() {
     return dev;
 }
 
+// Dense (no sparsity) peak TFLOP/s per GPU from NVIDIA's data sheets: bf16 tensor cores for
+// the BF16 build; plain fp32 (CUDA cores: our GEMMs use COMPUTE_32F, no TF32) for FP32.
+struct GPUPeak {
+    const char* match;  // substring of cudaDeviceProp::name
+    double bf16, fp32;
+};
+inline const GPUPeak GPU_PEAKS[] = {
+    {"H200", 989.0, 67.0},       // H200 SXM
+    {"H100 PCIe", 756.0, 51.0},  // H100 PCIe
+    {"H100", 989.0, 67.0},       // H100 SXM (and NVL-class parts reporting "H100")
+    {"A100", 312.0, 19.5},       // A100 SXM / PCIe
+};
+
+// Returns 0 for an unknown GPU (and for the emulator, which only looks like an H100).
+inline double gpu_peak_tflops(const char* name, bool fp32) {
+    if (strstr(name, "cuemu")) return 0.0;
+    for (const GPUPeak& p : GPU_PEAKS)
+        if (strstr(name, p.match)) return fp32 ? p.fp32 : p.bf16;
+    return 0.0;
+}
+
 class GPT2CUDA : public Model {
 public:
     explicit GPT2CUDA(const GPT2Config& c) : cfg_(c), ln_(c.num_layers), obs_(c.num_layers) {
@@ -65,8 +86,8 @@ public:
 #if !defined(ENABLE_FP32)
         master_ = dalloc<float>(P, "fp32 master weights");
 #endif
-        lnpaths_ = dalloc<LNPathDev>(3 * c.num_layers + 1, "LN path states");
-        obs_dev_ = dalloc<float>(2 * (2 * c.num_layers + 1), "sigma observations");
+        lnpaths_ = dalloc<LNPathParams>(num_paths(c.num_layers), "LN path states");
+        obs_dev_ = dalloc<float>(2 * num_sites(c.num_layers), "sigma observations");
         aux_out_ = dalloc<float>(2, "aux loss scalars");
         gn_partials_ = dalloc<float>((size_t)NUM_PARAM_TENSORS * GN_BLOCKS, "grad norm partials");
         gn_out_ = dalloc<float>(1, "grad norm");
@@ -137,17 +158,12 @@ public:
 
     void set_ln_state(const LNState& s) override {
         const int L = cfg_.num_layers;
-        if (s.num_layers() != L || (int)s.ln1qk.size() != L || (int)s.ln1v.size() != L)
+        if (s.num_layers() != L || (int)s.paths.size() != num_paths(L))
             fail("GPT2CUDA: LN state has %d layers, the model %d", s.num_layers(), L);
         ln_ = s;
-        std::vector<LNPathDev> h(3 * L + 1);
-        for (int l = 0; l < L; l++) {
-            h[l] = ln_path_dev(s.ln1qk[l], s, false);
-            h[L + l] = ln_path_dev(s.ln1v[l], s, true);
-            h[2 * L + l] = ln_path_dev(s.ln2[l], s, false);
-        }
-        h[3 * L] = ln_path_dev(s.lnf, s, false);
-        CUDA_CHECK(cudaMemcpy(lnpaths_, h.data(), h.size() * sizeof(LNPathDev), cudaMemcpyHostToDevice));
+        std::vector<LNPathParams> h(s.paths.size());
+        for (size_t i = 0; i < h.size(); i++) h[i] = ln_path_params(s, (int)i);
+        CUDA_CHECK(cudaMemcpy(lnpaths_, h.data(), h.size() * sizeof(LNPathParams), cudaMemcpyHostToDevice));
     }
     void set_aux_lambda(float lambda) override {
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
@@ -199,6 +215,21 @@ public:
 
     int device() const { return device_; }
 
+    // Throughput reporting (host/model.h): the GPU's name and dense peak for floatX.
+    std::string device_name() const override {
+        cudaDeviceProp prop;
+        CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+        return prop.name;
+    }
+    double peak_flops() const override {
+#if defined(ENABLE_FP32)
+        return 1e12 * gpu_peak_tflops(device_name().c_str(), true);
+#else
+        return 1e12 * gpu_peak_tflops(device_name().c_str(), false);
+#endif
+    }
+    const char* precision_name() const override { return PRECISION_NAME; }
+
 private:
     GPT2Config cfg_;
     LNState ln_;
@@ -211,8 +242,8 @@ private:
 
     floatX *params_ = nullptr, *grads_ = nullptr;
     float *m_ = nullptr, *v_ = nullptr, *master_ = nullptr;
-    LNPathDev* lnpaths_ = nullptr;  // [ln1qk x L, ln1v x L, ln2 x L, lnf]
-    float* obs_dev_ = nullptr;      // 2 floats per site: [ln1 x L, ln2 x L, lnf]
+    LNPathParams* lnpaths_ = nullptr;  // path order (host/ln_paths.h)
+    float* obs_dev_ = nullptr;         // a SiteObs (2 floats) per site, site order
     float *aux_out_ = nullptr, *gn_partials_ = nullptr, *gn_out_ = nullptr;
 
     // The last forward.
@@ -270,11 +301,37 @@ private:
     }
     floatX* param(int t) const { return params_ + offs_[t]; }
     floatX* grad(int t) const { return grads_ + offs_[t]; }
-    const LNPathDev* path_ln1qk(int l) const { return lnpaths_ + l; }
-    const LNPathDev* path_ln1v(int l) const { return lnpaths_ + cfg_.num_layers + l; }
-    const LNPathDev* path_ln2(int l) const { return lnpaths_ + 2 * cfg_.num_layers + l; }
-    const LNPathDev* path_lnf() const { return lnpaths_ + 3 * cfg_.num_layers; }
+    const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
+    float* obs_dev(SiteKind s, int l = 0) const { return obs_dev_ + 2 * site_index(s, l, cfg_.num_layers); }
     void ensure_acts(int B, int T);
+    // The parts of an LN site's arguments that depend only on the site: gamma/beta of
+    // layer l (w_tensor is its P_*W; the P_*B tensor follows it), tokens, scratch, shape.
+    LNSiteForward site(int w_tensor, int l, float* mean, SiteKind s, int N, int T) const {
+        LNSiteForward a;
+        a.mean = mean;
+        a.w = param(w_tensor) + (size_t)l * cfg_.channels;
+        a.b = param(w_tensor + 1) + (size_t)l * cfg_.channels;
+        a.tokens = inputs_;
+        a.obs_partial = obs_partial_;
+        a.obs = obs_dev(s, l);
+        a.N = N;
+        a.T = T;
+        a.C = cfg_.channels;
+        return a;
+    }
+    LNSiteBackward site_grad(int w_tensor, int l, const floatX* x, const float* mean, int N) const {
+        LNSiteBackward a;
+        a.dx = dres_;
+        a.dw = grad(w_tensor) + (size_t)l * cfg_.channels;
+        a.db = grad(w_tensor + 1) + (size_t)l * cfg_.channels;
+        a.x = x;
+        a.mean = mean;
+        a.w = param(w_tensor) + (size_t)l * cfg_.channels;
+        a.scratch = ln_scratch_;
+        a.N = N;
+        a.C = cfg_.channels;
+        return a;
+    }
 };
 
 inline void GPT2CUDA::ensure_acts(int B, int T) {
@@ -382,11 +439,17 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         // Block l's input x is residual3[l-1] = residual2[l-1] + fcproj[l-1], formed and
         // stored by the LN kernel itself (layer 0 reads the embeddings as they are).
         floatX* x = l == 0 ? encoded_ : residual3_ + (l - 1) * NC;
-        ln_path_forward(l_ln1, ln1_rstd_ + l * N, path_ln1qk(l), split ? l_ln1v : nullptr, ln1v_rstd_ + l * N,
-                        path_ln1v(l), ln1_mean_ + l * N, l == 0 ? nullptr : x,
-                        l == 0 ? encoded_ : residual2_ + (l - 1) * NC, l == 0 ? nullptr : fcproj_,
-                        param(P_LN1W) + l * C, param(P_LN1B) + l * C, inputs_, obs_partial_, obs_dev_ + 2 * l,
-                        (int)N, T, C);
+        LNSiteForward ln1 = site(P_LN1W, l, ln1_mean_ + l * N, SITE_LN1, (int)N, T);
+        ln1.p1 = {l_ln1, ln1_rstd_ + l * N, path_dev(PATH_LN1QK, l)};
+        if (split) ln1.p2 = {l_ln1v, ln1v_rstd_ + l * N, path_dev(PATH_LN1V, l)};
+        if (l == 0) {
+            ln1.x = encoded_;
+        } else {
+            ln1.x = residual2_ + (l - 1) * NC;
+            ln1.resid_b = fcproj_;
+            ln1.resid_out = x;
+        }
+        ln_path_forward(ln1);
         if (split) {
             // Q, K from the ln1qk path, V from the ln1v path: column slices of one weight
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 2 * C);
@@ -397,18 +460,24 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         attention_forward(l_atty, att_ + l * (size_t)B * NH * T * T, l_qkv, B, T, C, NH);
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
-        ln_path_forward(l_ln2, ln2_rstd_ + l * N, path_ln2(l), nullptr, nullptr, nullptr, ln2_mean_ + l * N,
-                        l_res2, x, attproj_, param(P_LN2W) + l * C, param(P_LN2B) + l * C, inputs_,
-                        obs_partial_, obs_dev_ + 2 * (L + l), (int)N, T, C);
+        LNSiteForward ln2 = site(P_LN2W, l, ln2_mean_ + l * N, SITE_LN2, (int)N, T);
+        ln2.p1 = {l_ln2, ln2_rstd_ + l * N, path_dev(PATH_LN2, l)};
+        ln2.x = x;
+        ln2.resid_b = attproj_;
+        ln2.resid_out = l_res2;
+        ln_path_forward(ln2);
         matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
                             param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
     floatX* h = residual3_ + (L - 1) * NC;
-    ln_path_forward(lnf_, lnf_rstd_, path_lnf(), nullptr, nullptr, nullptr, lnf_mean_, h,
-                    residual2_ + (L - 1) * NC, fcproj_, param(P_LNFW), param(P_LNFB), inputs_, obs_partial_,
-                    obs_dev_ + 2 * 2 * L, (int)N, T, C);
+    LNSiteForward lnf = site(P_LNFW, 0, lnf_mean_, SITE_LNF, (int)N, T);
+    lnf.p1 = {lnf_, lnf_rstd_, path_dev(PATH_LNF)};
+    lnf.x = residual2_ + (L - 1) * NC;
+    lnf.resid_b = fcproj_;
+    lnf.resid_out = h;
+    ln_path_forward(lnf);
     matmul_forward(logits_, Vp, lnf_, param(P_WTE), nullptr, (int)N, C, Vp);
     classifier(losses_, logits_, tg ? targets_ : nullptr, 0.0f, false, (int)N, V, Vp);
     if (aux_lambda_ > 0)
@@ -417,16 +486,8 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
     // One sync per forward: the loop needs the loss and the observations now anyway.
     token_losses_.resize(N);
     CUDA_CHECK(cudaMemcpy(token_losses_.data(), losses_, N * sizeof(float), cudaMemcpyDeviceToHost));
-    std::vector<float> o(2 * (2 * L + 1));
-    CUDA_CHECK(cudaMemcpy(o.data(), obs_dev_, o.size() * sizeof(float), cudaMemcpyDeviceToHost));
-    for (int l = 0; l < L; l++) {
-        obs_.ln1[l] = o[2 * l];
-        obs_.ln1_bos[l] = o[2 * l + 1];
-        obs_.ln2[l] = o[2 * (L + l)];
-        obs_.ln2_bos[l] = o[2 * (L + l) + 1];
-    }
-    obs_.lnf = o[4 * L];
-    obs_.lnf_bos = o[4 * L + 1];
+    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is the device layout");
+    CUDA_CHECK(cudaMemcpy(obs_.sites.data(), obs_dev_, obs_.sites.size() * sizeof(SiteObs), cudaMemcpyDeviceToHost));
     ForwardResult r;
     r.ntargets = ntg;
     if (tg) {
@@ -474,8 +535,9 @@ inline void GPT2CUDA::backward(float scale) {
     matmul_backward(dln_, grad(P_WTE), nullptr, dlogits, Vp, lnf_, param(P_WTE), bias_scratch_, N, C, Vp);
     const floatX* h = residual3_ + (L - 1) * NC;
     zero(dres_, NC);
-    ln_path_backward(dres_, grad(P_LNFW), grad(P_LNFB), dln_, lnf_rstd_, path_lnf(), nullptr, nullptr, nullptr,
-                     h, lnf_mean_, param(P_LNFW), ln_scratch_, N, C);
+    LNSiteBackward lnf = site_grad(P_LNFW, 0, h, lnf_mean_, N);
+    lnf.p1 = {dln_, lnf_rstd_, path_dev(PATH_LNF)};
+    ln_path_backward(lnf);
     if (aux_lambda_ > 0) aux_loss_backward(dres_, h, aux_sigma_, aux_out_, scale * aux_lambda_, B, T, C);
 
     for (int l = L - 1; l >= 0; l--) {
@@ -493,9 +555,9 @@ inline void GPT2CUDA::backward(float scale) {
         zero(dln_, NC);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
                         ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C);
-        ln_path_backward(dres_, grad(P_LN2W) + l * C, grad(P_LN2B) + l * C, dln_, ln2_rstd_ + (size_t)l * N,
-                         path_ln2(l), nullptr, nullptr, nullptr, residual2_ + l * NC, ln2_mean_ + (size_t)l * N,
-                         param(P_LN2W) + l * C, ln_scratch_, N, C);
+        LNSiteBackward ln2 = site_grad(P_LN2W, l, residual2_ + l * NC, ln2_mean_ + (size_t)l * N, N);
+        ln2.p1 = {dln_, ln2_rstd_ + (size_t)l * N, path_dev(PATH_LN2, l)};
+        ln_path_backward(ln2);
         // Attention branch: dres holds d(residual2) = d(attproj).
         zero(datty_, NC);
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
@@ -504,21 +566,19 @@ inline void GPT2CUDA::backward(float scale) {
         attention_backward(dqkv_, dpre_, datty_, qkv_ + l * NC * 3, att_ + l * (size_t)B * NH * T * T, B, T, C,
                            NH);
         zero(dln_, NC);
+        LNSiteBackward ln1 = site_grad(P_LN1W, l, x, ln1_mean_ + (size_t)l * N, N);
+        ln1.p1 = {dln_, ln1_rstd_ + (size_t)l * N, path_dev(PATH_LN1QK, l)};
         if (ln_.ln1_split(l)) {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C);
             zero(dlnv_, NC);
             matmul_backward(dlnv_, dqkvw + (size_t)2 * C * C, dqkvb + 2 * C, dqkv_ + 2 * C, 3 * C, ln1v_ + l * NC,
                             qkvw + (size_t)2 * C * C, bias_scratch_, N, C, C);
             // one kernel for both paths: they share the input, gamma and beta
-            ln_path_backward(dres_, grad(P_LN1W) + l * C, grad(P_LN1B) + l * C, dln_, ln1_rstd_ + (size_t)l * N,
-                             path_ln1qk(l), dlnv_, ln1v_rstd_ + (size_t)l * N, path_ln1v(l), x,
-                             ln1_mean_ + (size_t)l * N, param(P_LN1W) + l * C, ln_scratch_, N, C);
+            ln1.p2 = {dlnv_, ln1v_rstd_ + (size_t)l * N, path_dev(PATH_LN1V, l)};
         } else {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 3 * C);
-            ln_path_backward(dres_, grad(P_LN1W) + l * C, grad(P_LN1B) + l * C, dln_, ln1_rstd_ + (size_t)l * N,
-                             path_ln1qk(l), nullptr, nullptr, nullptr, x, ln1_mean_ + (size_t)l * N,
-                             param(P_LN1W) + l * C, ln_scratch_, N, C);
         }
+        ln_path_backward(ln1);
         // dres now holds d(x), the gradient at block l's input.
     }
     encoder_backward(grad(P_WTE), grad(P_WPE), dres_, bk_tokens_, bk_start_, bk_pos_, (int)buckets_.tokens.size(),

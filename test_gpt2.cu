@@ -79,16 +79,13 @@ static bool compare_grads(const GPT2Config& c, const float* got, const float* re
     return ok;
 }
 
+// Every site's two observations, site order (host/ln_paths.h).
 static std::vector<float> flatten_obs(const SigmaObs& o) {
     std::vector<float> v;
-    for (size_t l = 0; l < o.ln1.size(); l++) {
-        v.push_back(o.ln1[l]);
-        v.push_back(o.ln2[l]);
-        v.push_back(o.ln1_bos[l]);
-        v.push_back(o.ln2_bos[l]);
+    for (const SiteObs& s : o.sites) {
+        v.push_back(s.sigma);
+        v.push_back(s.sigma_bos);
     }
-    v.push_back(o.lnf);
-    v.push_back(o.lnf_bos);
     return v;
 }
 
@@ -155,34 +152,34 @@ static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int 
     // layer 0 splits (qk REAL, v FROZEN), layer 1 the other way; ln2[0] and lnf FROZEN
     Case mix{"REAL/FROZEN mix, split QKV", LNState(L)};
     mix.ln.eot_token = eot;
-    mix.ln.ln1v[0] = frozen(o.ln1[0] * 1.1f, o.ln1_bos[0]);
-    mix.ln.ln2[0] = frozen(o.ln2[0], o.ln2_bos[0]);
-    mix.ln.ln1qk[1] = frozen(o.ln1[1] * 0.9f, o.ln1_bos[1]);
-    mix.ln.lnf = frozen(o.lnf, o.lnf_bos);
+    mix.ln.path(PATH_LN1V, 0) = frozen(o.at(SITE_LN1, 0).sigma * 1.1f, o.at(SITE_LN1, 0).sigma_bos);
+    mix.ln.path(PATH_LN2, 0) = frozen(o.at(SITE_LN2, 0).sigma, o.at(SITE_LN2, 0).sigma_bos);
+    mix.ln.path(PATH_LN1QK, 1) = frozen(o.at(SITE_LN1, 1).sigma * 0.9f, o.at(SITE_LN1, 1).sigma_bos);
+    mix.ln.path(PATH_LNF) = frozen(o.at(SITE_LNF).sigma, o.at(SITE_LNF).sigma_bos);
     cs.push_back(mix);
 
     // equal ln1qk/ln1v states still split: the EOT rule touches ln1v only
     Case sp{"BOS/EOT specials", LNState(L)};
     sp.ln.bos_special = sp.ln.eot_special = true;
     sp.ln.eot_token = eot;
-    sp.ln.ln1qk[0] = sp.ln.ln1v[0] = frozen(o.ln1[0], o.ln1_bos[0] * 2.0f);
-    sp.ln.ln2[1] = frozen(o.ln2[1], o.ln2_bos[1] * 0.5f);
-    sp.ln.lnf = frozen(o.lnf, o.lnf_bos * 1.5f);
+    sp.ln.path(PATH_LN1QK, 0) = sp.ln.path(PATH_LN1V, 0) = frozen(o.at(SITE_LN1, 0).sigma, o.at(SITE_LN1, 0).sigma_bos * 2.0f);
+    sp.ln.path(PATH_LN2, 1) = frozen(o.at(SITE_LN2, 1).sigma, o.at(SITE_LN2, 1).sigma_bos * 0.5f);
+    sp.ln.path(PATH_LNF) = frozen(o.at(SITE_LNF).sigma, o.at(SITE_LNF).sigma_bos * 1.5f);
     cs.push_back(sp);
 
     Case aux{"aux loss (lambda 0.1)", LNState(L)};
     aux.ln.eot_token = eot;
-    aux.ln.ln2[0] = frozen(o.ln2[0], o.ln2_bos[0]);
+    aux.ln.path(PATH_LN2, 0) = frozen(o.at(SITE_LN2, 0).sigma, o.at(SITE_LN2, 0).sigma_bos);
     aux.aux_lambda = 0.1f;
     cs.push_back(aux);
 
     Case all{"all FROZEN", LNState(L)};
     all.ln.eot_token = eot;
     for (int l = 0; l < L; l++) {
-        all.ln.ln1qk[l] = all.ln.ln1v[l] = frozen(o.ln1[l], o.ln1_bos[l]);
-        all.ln.ln2[l] = frozen(o.ln2[l], o.ln2_bos[l]);
+        all.ln.path(PATH_LN1QK, l) = all.ln.path(PATH_LN1V, l) = frozen(o.at(SITE_LN1, l).sigma, o.at(SITE_LN1, l).sigma_bos);
+        all.ln.path(PATH_LN2, l) = frozen(o.at(SITE_LN2, l).sigma, o.at(SITE_LN2, l).sigma_bos);
     }
-    all.ln.lnf = frozen(o.lnf, o.lnf_bos);
+    all.ln.path(PATH_LNF) = frozen(o.at(SITE_LNF).sigma, o.at(SITE_LNF).sigma_bos);
     cs.push_back(all);
     return cs;
 }

@@ -49,26 +49,24 @@ void GPT2Core<F>::ensure_acts(int b, int t) {
 }
 
 template <typename F>
-void GPT2Core<F>::frozen_rstd(F* out, const LNPath& p, bool is_v_path) const {
+const F* GPT2Core<F>::frozen_rstd(F* out, PathKind k, int layer) const {
+    const LNPathParams p = ln_path_params(ln, path_index(k, layer, cfg.num_layers));
+    if (!p.frozen) return nullptr;
     const long N = (long)B * T;
-    for (long i = 0; i < N; i++) {
-        float s = p.sigma;
-        if (ln.bos_special && i % T == 0) s = p.sigma_bos;
-        if (ln.eot_special && is_v_path && inputs[i] == ln.eot_token) s = p.sigma_bos;
-        out[i] = (F)(1.0 / (double)s);
-    }
+    for (long i = 0; i < N; i++) out[i] = (F)(1.0 / (double)ln_frozen_divisor(p, (int)(i % T), inputs[i]));
+    return out;
 }
 
 // Mean over all tokens, and over position 0 only, of a per-token std.
 template <typename F>
-static void observe(float* all, float* bos, const F* sd, int B, int T) {
+static void observe(SiteObs& o, const F* sd, int B, int T) {
     double a = 0, b0 = 0;
     for (long i = 0; i < (long)B * T; i++) {
         a += sd[i];
         if (i % T == 0) b0 += sd[i];
     }
-    *all = (float)(a / ((double)B * T));
-    *bos = (float)(b0 / B);
+    o.sigma = (float)(a / ((double)B * T));
+    o.sigma_bos = (float)(b0 / B);
 }
 
 template <typename F>
@@ -78,8 +76,8 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
     if (b <= 0 || t <= 0 || t > cfg.max_seq_len)
         fail("GPT2 CPU forward: B=%d T=%d invalid (need B >= 1, 1 <= T <= max_seq_len %d)", b, t,
              cfg.max_seq_len);
-    if ((int)ln.ln2.size() != L) fail("GPT2 CPU forward: LN state has %d layers, model %d",
-                                      ln.num_layers(), L);
+    if (ln.num_layers() != L || (int)ln.paths.size() != num_paths(L))
+        fail("GPT2 CPU forward: LN state has %d layers, model %d", ln.num_layers(), L);
     const long N = (long)b * t;
     for (long i = 0; i < N; i++) {
         if (in[i] < 0 || in[i] >= V)
@@ -113,19 +111,15 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
         F* l_res3 = residual3.data() + l * N * C;
 
         layernorm_stats((F*)nullptr, sd.data(), x, N, C);
-        observe(&obs.ln1[l], &obs.ln1_bos[l], sd.data(), B, T);
+        observe(obs.at(SITE_LN1, l), sd.data(), B, T);
         lap("ln_observe");
-        const LNPath& pqk = ln.ln1qk[l];
-        if (pqk.frozen) frozen_rstd(fr.data(), pqk, false);
         layernorm_forward(l_ln1, ln1_mean.data() + l * N, ln1_rstd.data() + l * N, x, ln1w, ln1b,
-                          N, C, pqk.frozen ? fr.data() : nullptr);
+                          N, C, frozen_rstd(fr.data(), PATH_LN1QK, l));
         if (ln.ln1_split(l)) {
             // Q and K from the ln1qk path, V from a second normalisation of the same input.
-            const LNPath& pv = ln.ln1v[l];
             F* l_ln1v = ln1v.data() + l * N * C;
-            if (pv.frozen) frozen_rstd(fr.data(), pv, true);
             layernorm_forward(l_ln1v, scratch_mean.data(), ln1v_rstd.data() + l * N, x, ln1w, ln1b,
-                              N, C, pv.frozen ? fr.data() : nullptr);
+                              N, C, frozen_rstd(fr.data(), PATH_LN1V, l));
             lap("layernorm_fwd");
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, N, C, 2 * C);
             matmul_forward(l_qkv + 2 * C, 3 * C, l_ln1v, qkvw + 2L * C * C, qkvb + 2 * C, N, C, C);
@@ -143,13 +137,11 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
         lap("residual_fwd");
 
         layernorm_stats((F*)nullptr, sd.data(), l_res2, N, C);
-        observe(&obs.ln2[l], &obs.ln2_bos[l], sd.data(), B, T);
+        observe(obs.at(SITE_LN2, l), sd.data(), B, T);
         lap("ln_observe");
-        const LNPath& p2 = ln.ln2[l];
-        if (p2.frozen) frozen_rstd(fr.data(), p2, false);
         layernorm_forward(l_ln2, ln2_mean.data() + l * N, ln2_rstd.data() + l * N, l_res2,
                           param(P_LN2W) + l * C, param(P_LN2B) + l * C, N, C,
-                          p2.frozen ? fr.data() : nullptr);
+                          frozen_rstd(fr.data(), PATH_LN2, l));
         lap("layernorm_fwd");
         matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (long)l * 4 * C * C,
                        param(P_FCB) + l * 4 * C, N, C, 4 * C);
@@ -164,11 +156,10 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
     }
     const F* h = residual3.data() + (L - 1) * N * C;
     layernorm_stats((F*)nullptr, sd.data(), h, N, C);
-    observe(&obs.lnf, &obs.lnf_bos, sd.data(), B, T);
+    observe(obs.at(SITE_LNF), sd.data(), B, T);
     lap("ln_observe");
-    if (ln.lnf.frozen) frozen_rstd(fr.data(), ln.lnf, false);
     layernorm_forward(lnf.data(), lnf_mean.data(), lnf_rstd.data(), h, param(P_LNFW), param(P_LNFB),
-                      N, C, ln.lnf.frozen ? fr.data() : nullptr);
+                      N, C, frozen_rstd(fr.data(), PATH_LNF, 0));
     lap("layernorm_fwd");
     unembedding_forward(logits.data(), lnf.data(), param(P_WTE), N, C, Vp);
     lap("unembedding_fwd");
@@ -210,7 +201,7 @@ void GPT2Core<F>::backward(F scale) {
     lap("unembedding_bwd");
     const F* h = residual3.data() + (L - 1) * N * C;
     layernorm_backward(dres.data(), grad(P_LNFW), grad(P_LNFB), dln.data(), h, param(P_LNFW),
-                       lnf_mean.data(), lnf_rstd.data(), N, C, ln.lnf.frozen);
+                       lnf_mean.data(), lnf_rstd.data(), N, C, ln.path(PATH_LNF).frozen);
     lap("layernorm_bwd");
     if (aux_lambda > 0)
         aux_loss_backward(dres.data(), h, aux_sigma.data(), aux_S_, (F)(scale * aux_lambda), B, T, C);
@@ -241,7 +232,7 @@ void GPT2Core<F>::backward(F scale) {
         lap("matmul_bwd");
         layernorm_backward(dres.data(), grad(P_LN2W) + l * C, grad(P_LN2B) + l * C, dln.data(),
                            l_res2, param(P_LN2W) + l * C, ln2_mean.data() + l * N,
-                           ln2_rstd.data() + l * N, N, C, ln.ln2[l].frozen);
+                           ln2_rstd.data() + l * N, N, C, ln.path(PATH_LN2, l).frozen);
         lap("layernorm_bwd");
 
         // Attention branch: dres now holds d(residual2), which is also d(attproj).
@@ -268,17 +259,17 @@ void GPT2Core<F>::backward(F scale) {
             // both normalisations share gamma/beta and the input: their gradients add up
             layernorm_backward(dres.data(), dln1w, dln1b, dln.data(), x, ln1w,
                                ln1_mean.data() + l * N, ln1_rstd.data() + l * N, N, C,
-                               ln.ln1qk[l].frozen);
+                               ln.path(PATH_LN1QK, l).frozen);
             layernorm_backward(dres.data(), dln1w, dln1b, dlnv.data(), x, ln1w,
                                ln1_mean.data() + l * N, ln1v_rstd.data() + l * N, N, C,
-                               ln.ln1v[l].frozen);
+                               ln.path(PATH_LN1V, l).frozen);
         } else {
             matmul_backward(dln.data(), dqkvw, dqkvb, dqkv.data(), 3 * C, ln1.data() + l * N * C,
                             qkvw, N, C, 3 * C);
             lap("matmul_bwd");
             layernorm_backward(dres.data(), dln1w, dln1b, dln.data(), x, ln1w,
                                ln1_mean.data() + l * N, ln1_rstd.data() + l * N, N, C,
-                               ln.ln1qk[l].frozen);
+                               ln.path(PATH_LN1QK, l).frozen);
         }
         lap("layernorm_bwd");
         // dres now holds d(x), the input of block l.

@@ -7,7 +7,7 @@
 
 #include "host/gpt2_config.h"
 #include "cpu/op_profile.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 
 namespace noln {
 
@@ -15,7 +15,7 @@ template <typename F>
 struct GPT2Core {
     GPT2Config cfg;
     std::vector<F> params, grads;  // file order (host/gpt2_config.h), num_parameters(cfg)
-    LNState ln;                    // LN path states (METHOD.md §1-2)
+    LNState ln;                    // LN path states (docs/method.md §1-2)
     F aux_lambda = 0;
     // Finite-difference tests only: >= 0 replaces the measured aux target S (a stopgrad).
     F aux_S_fixed = -1;
@@ -50,8 +50,9 @@ private:
         attproj, residual2, ln2, ln2_mean, ln2_rstd, fch, fch_gelu, fcproj, residual3, lnf,
         lnf_mean, lnf_rstd, probs, aux_sigma;
     void ensure_acts(int B, int T);
-    // Per-token divisor reciprocal of a FROZEN path (special divisors applied).
-    void frozen_rstd(F* out, const LNPath& p, bool is_v_path) const;
+    // nullptr when path (k, layer) is REAL; when FROZEN, fills out (B*T) with each token's
+    // 1/ln_frozen_divisor (host/ln_paths.h) and returns it.
+    const F* frozen_rstd(F* out, PathKind k, int layer) const;
 };
 
 extern template struct GPT2Core<float>;

@@ -32,8 +32,7 @@ void GPT2CPU::set_parameters(const float* in) {
 }
 
 void GPT2CPU::set_ln_state(const LNState& s) {
-    if (s.num_layers() != core_.cfg.num_layers || (int)s.ln1qk.size() != s.num_layers() ||
-        (int)s.ln1v.size() != s.num_layers())
+    if (s.num_layers() != core_.cfg.num_layers || (int)s.paths.size() != num_paths(s.num_layers()))
         fail("GPT2CPU: LN state has %d layers, the model %d", s.num_layers(), core_.cfg.num_layers);
     core_.ln = s;
 }

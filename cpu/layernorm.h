@@ -1,4 +1,4 @@
-// LayerNorm over the last dimension, in both states of a path (METHOD.md §2):
+// LayerNorm over the last dimension, in both states of a path (docs/method.md §2):
 //   REAL:   y = (x - mean) * rstd * w + b, rstd = 1/sqrt(var + eps) of this token
 //   FROZEN: the same with rstd = 1/s given per token by the caller (the path's frozen sigma,
 //           or sigma_bos where a special divisor applies). Mean-centering stays.
@@ -10,10 +10,9 @@
 #include <vector>
 
 #include "cpu/parallel.h"
+#include "host/ln_paths.h"  // LN_EPS
 
 namespace noln {
-
-constexpr double LN_EPS = 1e-5;  // population variance, as GPT-2
 
 // Per-token mean and std sqrt(var + eps), the quantity sigma observations and the aux
 // loss are built on. Either output may be nullptr.

@@ -11,27 +11,27 @@
 namespace noln {
 
 void check_lnfree_exportable(const LNState& ln, const std::string& where, const ExportOptions& o) {
-    if (!ln.all_frozen())
+    if (!ln.all_frozen()) {
+        std::string counts;  // "ln2 3/12, ln1qk 0/12, ln1v 0/12, lnf 0/1"
+        for (int k = 0; k < NUM_PATH_KINDS; k++)
+            counts += std::string(k ? ", " : "") + PATH_KINDS[k].name + " " +
+                      std::to_string(ln.frozen_count((PathKind)k)) + "/" + std::to_string(ln.paths_in((PathKind)k));
         fail("%s: cannot export an LN-free model while LayerNorm paths are still REAL "
-             "(frozen: ln2 %d/%d, ln1qk %d/%d, ln1v %d/%d, lnf %d/1); finish the removal "
-             "schedule first",
-             where.c_str(), ln.frozen_count(PATH_LN2), ln.num_layers(),
-             ln.frozen_count(PATH_LN1QK), ln.num_layers(), ln.frozen_count(PATH_LN1V),
-             ln.num_layers(), ln.frozen_count(PATH_LNF));
+             "(frozen: %s); finish the removal schedule first", where.c_str(), counts.c_str());
+    }
     if (ln.bos_special || ln.eot_special)
         fail("%s: cannot export while the %s special divisor is on (a Hugging Face LayerNorm "
              "has one scale for every position); export after the schedule switches it off",
              where.c_str(), ln.bos_special ? "BOS" : "EOT");
-    for (int k = 0; k < NUM_PATH_KINDS; k++)
-        for (int l = 0; l < ln.paths_in((PathKind)k); l++) {
-            float s = ln.path((PathKind)k, l).sigma;
-            if (!(std::isfinite(s) && s > 0))
-                fail("%s: %s[%d] has frozen sigma %g (it must be finite and > 0)", where.c_str(),
-                     PATH_NAMES[k], l, s);
-        }
+    for (int i = 0; i < (int)ln.paths.size(); i++) {
+        const float s = ln.paths[i].sigma;
+        if (!(std::isfinite(s) && s > 0))
+            fail("%s: %s has frozen sigma %g (it must be finite and > 0)", where.c_str(),
+                 path_label(path_at(i, ln.num_layers())).c_str(), s);
+    }
     if (o.fold_ln1_split) return;
     for (int l = 0; l < ln.num_layers(); l++) {
-        float a = ln.ln1qk[l].sigma, b = ln.ln1v[l].sigma;
+        float a = ln.path(PATH_LN1QK, l).sigma, b = ln.path(PATH_LN1V, l).sigma;
         if (a != b)
             fail("%s: layer %d has ln1qk sigma %.9g but ln1v sigma %.9g; a Hugging Face block "
                  "has one ln_1 for Q, K and V, so it cannot hold two divisors (export with "
@@ -54,7 +54,7 @@ std::vector<float> lnfree_hf_params(const GPT2Config& c, const float* params, co
     std::vector<float> p(params, params + num_parameters(c));
     const size_t C = c.channels;
     for (int l = 0; l < c.num_layers; l++) {
-        const float s_qk = ln.ln1qk[l].sigma, s_v = ln.ln1v[l].sigma;
+        const float s_qk = ln.path(PATH_LN1QK, l).sigma, s_v = ln.path(PATH_LN1V, l).sigma;
         if (s_qk != s_v) {
             // HF's ln_1 gives x_qk = (x-mean)/s_qk*g + b; the V path wants
             // x_v = (x-mean)/s_v*g + b = r*(x_qk - b) + b with r = s_qk/s_v, so
@@ -71,9 +71,9 @@ std::vector<float> lnfree_hf_params(const GPT2Config& c, const float* params, co
             }
         }
         scale_gamma(p.data() + param_offset(c, P_LN1W) + l * C, (int)C, s_qk);
-        scale_gamma(p.data() + param_offset(c, P_LN2W) + l * C, (int)C, ln.ln2[l].sigma);
+        scale_gamma(p.data() + param_offset(c, P_LN2W) + l * C, (int)C, ln.path(PATH_LN2, l).sigma);
     }
-    scale_gamma(p.data() + param_offset(c, P_LNFW), (int)C, ln.lnf.sigma);
+    scale_gamma(p.data() + param_offset(c, P_LNFW), (int)C, ln.path(PATH_LNF).sigma);
     return p;
 }
 

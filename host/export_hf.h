@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "host/gpt2_config.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "host/model.h"
 
 namespace noln {

@@ -39,8 +39,9 @@ std::string step_json(const StepRecord& r, const LNState& ln) {
                     ",\"grad_norm\":" + num(r.grad_norm) + ",\"ms\":" + num(r.ms) +
                     ",\"tokens_per_s\":" + num(r.tokens_per_s);
     // each path: [frozen 0|1, sigma] (sigma only meaningful when frozen)
+    // (path order, one array per kind)
     for (int k = 0; k < NUM_PATH_KINDS; k++) {
-        s += ",\"" + std::string(PATH_NAMES[k]) + "\":[";
+        s += ",\"" + std::string(PATH_KINDS[k].name) + "\":[";
         for (int l = 0; l < ln.paths_in((PathKind)k); l++) {
             const LNPath& p = ln.path((PathKind)k, l);
             s += (l ? ",[" : "[") + std::to_string((int)p.frozen) + "," + num(p.sigma) + "]";
@@ -70,16 +71,14 @@ void TrainLogger::step(const StepRecord& r, const LNState& ln) {
 
 void TrainLogger::froze(int step, const FreezeEvent& e, bool specials) {
     if (!enabled_) return;
-    char where[32];
-    if (e.kind == PATH_LNF) snprintf(where, sizeof where, "lnf");
-    else snprintf(where, sizeof where, "%s[%d]", PATH_NAMES[e.kind], e.layer);
+    const std::string where = path_label(e.path);
     if (specials)
-        printf("step %5d: froze %s, sigma %.6g (sigma_bos %.6g)\n", step, where, e.sigma, e.sigma_bos);
+        printf("step %5d: froze %s, sigma %.6g (sigma_bos %.6g)\n", step, where.c_str(), e.sigma, e.sigma_bos);
     else
-        printf("step %5d: froze %s, sigma %.6g\n", step, where, e.sigma);
+        printf("step %5d: froze %s, sigma %.6g\n", step, where.c_str(), e.sigma);
     if (jsonl_)
         fprintf(jsonl_, "{\"step\":%d,\"event\":\"freeze\",\"path\":\"%s\",\"layer\":%d,\"sigma\":%s,\"sigma_bos\":%s}\n",
-                step, PATH_NAMES[e.kind], e.layer, num(e.sigma).c_str(), num(e.sigma_bos).c_str());
+                step, PATH_KINDS[e.path.kind].name, e.path.layer, num(e.sigma).c_str(), num(e.sigma_bos).c_str());
 }
 
 void TrainLogger::val(int step, float loss) {

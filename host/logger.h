@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "host/schedule.h"
 
 namespace noln {

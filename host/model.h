@@ -7,14 +7,15 @@
 //    llm.c's file order (host/gpt2_config.h), whatever the backend stores internally.
 //  - inputs/targets are B*T token ids; a target < 0 is ignored (masked) by the loss.
 //  - The loss of one forward is the mean cross-entropy over counted targets plus, when
-//    aux_lambda > 0, the aux loss of METHOD.md §4. backward(scale) accumulates the gradient
+//    aux_lambda > 0, the aux loss of docs/method.md §4. backward(scale) accumulates the gradient
 //    of scale * that loss into the gradient buffers (scale = 1/grad_accum_steps).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "host/gpt2_config.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 
 namespace noln {
 
@@ -43,7 +44,7 @@ public:
 
     // One micro-batch. targets may be nullptr (inference: no loss, no backward).
     virtual ForwardResult forward(const int* inputs, const int* targets, int B, int T) = 0;
-    // Sigma observations of the last forward (METHOD.md §3).
+    // Sigma observations of the last forward (docs/method.md §3), site order.
     virtual const SigmaObs& sigma_obs() const = 0;
     // Per-position cross-entropy of the last forward, B*T floats (0 where the target was
     // masked); used by the HellaSwag eval.
@@ -79,6 +80,14 @@ public:
     virtual bool has_master_weights() const { return false; }
     virtual void get_master_weights(float* out) const { (void)out; }
     virtual void set_master_weights(const float* in) { (void)in; }
+
+    // Throughput (docs/gpu.md "train_gpt2_noln and MFU"): the loop times each step and, for
+    // a backend that names its device, prints the achieved FLOP/s and the MFU against
+    // peak_flops(), the device's dense peak FLOP/s in precision_name()'s arithmetic
+    // (0: unknown, no MFU). The defaults (the CPU) name no device: no such lines.
+    virtual std::string device_name() const { return ""; }
+    virtual double peak_flops() const { return 0.0; }
+    virtual const char* precision_name() const { return "FP32"; }
 };
 
 }  // namespace noln

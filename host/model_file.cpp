@@ -28,46 +28,26 @@ float bf16_to_float(uint16_t h) {
 
 namespace {
 
-// Paths in trailer order: ln2[0..L-1], ln1qk[0..L-1], ln1v[0..L-1], lnf.
-std::vector<LNPath*> trailer_order(LNState& s) {
-    std::vector<LNPath*> v;
-    for (auto& p : s.ln2) v.push_back(&p);
-    for (auto& p : s.ln1qk) v.push_back(&p);
-    for (auto& p : s.ln1v) v.push_back(&p);
-    v.push_back(&s.lnf);
-    return v;
-}
-
-const char* path_label(int i, int L, int* layer) {
-    if (i == 3 * L) { *layer = 0; return PATH_NAMES[PATH_LNF]; }
-    *layer = i % L;
-    static const PathKind k[3] = {PATH_LN2, PATH_LN1QK, PATH_LN1V};
-    return PATH_NAMES[k[i / L]];
-}
-
 bool positive_finite(float x) { return std::isfinite(x) && x > 0.0f; }
 
 // The same checks on write and on read, so we never write a file we would refuse.
 void check_ln_state(const LNState& s, const GPT2Config& c, const std::string& where) {
     const int L = c.num_layers;
-    if (s.num_layers() != L || (int)s.ln1qk.size() != L || (int)s.ln1v.size() != L)
+    if (s.num_layers() != L || (int)s.paths.size() != num_paths(L))
         fail("%s: LN state has %d layers but the model has %d", where.c_str(), s.num_layers(), L);
     if (s.eot_special && (s.eot_token < 0 || s.eot_token >= c.vocab_size))
         fail("%s: LN state eot_token %d is outside the vocabulary [0, %d)", where.c_str(),
              s.eot_token, c.vocab_size);
-    LNState copy = s;
-    auto paths = trailer_order(copy);
-    for (int i = 0; i < (int)paths.size(); i++) {
-        const LNPath& p = *paths[i];
+    for (int i = 0; i < (int)s.paths.size(); i++) {
+        const LNPath& p = s.paths[i];
         if (!p.frozen) continue;
-        int layer;
-        const char* name = path_label(i, L, &layer);
+        const std::string name = path_label(path_at(i, L));
         if (!positive_finite(p.sigma))
-            fail("%s: LN state path %s[%d] is frozen with sigma %g (must be positive and finite)",
-                 where.c_str(), name, layer, p.sigma);
+            fail("%s: LN state path %s is frozen with sigma %g (must be positive and finite)",
+                 where.c_str(), name.c_str(), p.sigma);
         if ((s.bos_special || s.eot_special) && !positive_finite(p.sigma_bos))
-            fail("%s: LN state path %s[%d] is frozen with sigma_bos %g (must be positive and "
-                 "finite)", where.c_str(), name, layer, p.sigma_bos);
+            fail("%s: LN state path %s is frozen with sigma_bos %g (must be positive and "
+                 "finite)", where.c_str(), name.c_str(), p.sigma_bos);
     }
 }
 
@@ -79,16 +59,15 @@ void write_trailer(AtomicWriter& w, const GPT2Config& c, const LNState& s) {
     h[2] = L;
     h[3] = (s.bos_special ? 1 : 0) | (s.eot_special ? 2 : 0);
     h[4] = s.eot_token;
-    h[5] = 3 * L + 1;
+    h[5] = num_paths(L);
     w.write(h.data(), h.size() * 4);
-    LNState copy = s;
     std::vector<char> rec;
-    for (LNPath* p : trailer_order(copy)) {
+    for (const LNPath& p : s.paths) {  // path order (host/ln_paths.h)
         char r[LN_RECORD_BYTES];
-        int32_t frozen = p->frozen ? 1 : 0;
+        int32_t frozen = p.frozen ? 1 : 0;
         memcpy(r, &frozen, 4);
-        memcpy(r + 4, &p->sigma, 4);
-        memcpy(r + 8, &p->sigma_bos, 4);
+        memcpy(r + 4, &p.sigma, 4);
+        memcpy(r + 8, &p.sigma_bos, 4);
         rec.insert(rec.end(), r, r + LN_RECORD_BYTES);
     }
     w.write(rec.data(), rec.size());
@@ -115,7 +94,7 @@ void read_trailer(FileReader& r, ModelFile& m) {
     if (h[3] & ~3)
         fail("%s: LN trailer flags 0x%x have unknown bits (only bit 0 bos_special and bit 1 "
              "eot_special exist)", p, (unsigned)h[3]);
-    const int nrec = 3 * L + 1;
+    const int nrec = num_paths(L);
     if (h[5] != nrec)
         fail("%s: LN trailer record count %d, expected 3L+1 = %d", p, h[5], nrec);
     for (int i = 6; i < HEADER_INTS; i++)
@@ -134,19 +113,16 @@ void read_trailer(FileReader& r, ModelFile& m) {
     s.bos_special = h[3] & 1;
     s.eot_special = (h[3] >> 1) & 1;
     s.eot_token = h[4];
-    auto paths = trailer_order(s);
     for (int i = 0; i < nrec; i++) {
+        LNPath& q = s.paths[i];
         int32_t frozen;
         memcpy(&frozen, &rec[i * LN_RECORD_BYTES], 4);
-        memcpy(&paths[i]->sigma, &rec[i * LN_RECORD_BYTES + 4], 4);
-        memcpy(&paths[i]->sigma_bos, &rec[i * LN_RECORD_BYTES + 8], 4);
-        if (frozen != 0 && frozen != 1) {
-            int layer;
-            const char* name = path_label(i, L, &layer);
-            fail("%s: LN trailer record %d (%s[%d]) has frozen=%d, expected 0 or 1", p, i, name,
-                 layer, frozen);
-        }
-        paths[i]->frozen = frozen == 1;
+        memcpy(&q.sigma, &rec[i * LN_RECORD_BYTES + 4], 4);
+        memcpy(&q.sigma_bos, &rec[i * LN_RECORD_BYTES + 8], 4);
+        if (frozen != 0 && frozen != 1)
+            fail("%s: LN trailer record %d (%s) has frozen=%d, expected 0 or 1", p, i,
+                 path_label(path_at(i, L)).c_str(), frozen);
+        q.frozen = frozen == 1;
     }
     check_ln_state(s, m.config, path);
     m.ln = s;

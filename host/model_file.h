@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "host/gpt2_config.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 
 namespace noln {
 

@@ -1,5 +1,6 @@
 #include "host/schedule.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -8,41 +9,40 @@
 
 namespace noln {
 
-static const GroupSchedule& group(const RemovalSchedule& s, PathKind k) {
-    return k == PATH_LN2 ? s.ln2 : k == PATH_LN1QK ? s.ln1qk : s.ln1v;
-}
-
 int RemovalSchedule::step_for(PathKind k, int layer) const {
-    if (k == PATH_LNF) return lnf;
-    const GroupSchedule& g = group(*this, k);
-    return g.start ? g.start + layer * g.gap : 0;
+    const GroupSchedule& g = group[k];
+    return g.start ? g.start + (PATH_KINDS[k].per_layer ? layer * g.gap : 0) : 0;
 }
 
 int RemovalSchedule::last_step(int L) const {
-    int last = lnf;
-    for (int k = 0; k < PATH_LNF; k++) {
-        int s = step_for((PathKind)k, L - 1);
-        if (s > last) last = s;
-    }
+    int last = 0;
+    for (int k = 0; k < NUM_PATH_KINDS; k++) last = std::max(last, step_for((PathKind)k, kind_count((PathKind)k, L) - 1));
     return last;
 }
 
-bool RemovalSchedule::operator==(const RemovalSchedule& o) const {
-    auto eq = [](const GroupSchedule& a, const GroupSchedule& b) {
-        return a.start == b.start && a.gap == b.gap;
-    };
-    return eq(ln2, o.ln2) && eq(ln1qk, o.ln1qk) && eq(ln1v, o.ln1v) && lnf == o.lnf;
+bool RemovalSchedule::any() const {
+    for (const GroupSchedule& g : group)
+        if (g.start) return true;
+    return false;
 }
 
+bool RemovalSchedule::operator==(const RemovalSchedule& o) const {
+    for (int k = 0; k < NUM_PATH_KINDS; k++)
+        if (group[k].start != o.group[k].start || group[k].gap != o.group[k].gap) return false;
+    return true;
+}
+
+// A per-layer kind prints START/GAP, the others STEP.
 std::string RemovalSchedule::to_string() const {
     std::string out;
-    for (int k = 0; k < PATH_LNF; k++) {
-        const GroupSchedule& g = group(*this, (PathKind)k);
-        out += PATH_NAMES[k];
-        out += g.start ? "=" + std::to_string(g.start) + "/" + std::to_string(g.gap) : "=off";
-        out += ",";
+    for (int k = 0; k < NUM_PATH_KINDS; k++) {
+        const GroupSchedule& g = group[k];
+        out += k ? "," : "";
+        out += PATH_KINDS[k].name;
+        if (!g.start) out += "=off";
+        else if (PATH_KINDS[k].per_layer) out += "=" + std::to_string(g.start) + "/" + std::to_string(g.gap);
+        else out += "=" + std::to_string(g.start);
     }
-    out += lnf ? "lnf=" + std::to_string(lnf) : "lnf=off";
     return out;
 }
 
@@ -60,6 +60,13 @@ static int parse_step(const std::string& s, const std::string& part, const std::
 
 void parse_removal_override(const std::string& text, RemovalSchedule& s, const std::string& flag) {
     if (text.empty()) fail("%s: empty schedule", flag.c_str());
+    // "ln2=START/GAP, ln1qk=START/GAP, ln1v=START/GAP or lnf=STEP" and "ln2, ln1qk, ln1v or lnf"
+    std::string expected, names;
+    for (int k = 0; k < NUM_PATH_KINDS; k++) {
+        const std::string sep = k == 0 ? "" : k + 1 == NUM_PATH_KINDS ? " or " : ", ";
+        names += sep + PATH_KINDS[k].name;
+        expected += sep + PATH_KINDS[k].name + (PATH_KINDS[k].per_layer ? "=START/GAP" : "=STEP");
+    }
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
@@ -68,58 +75,58 @@ void parse_removal_override(const std::string& text, RemovalSchedule& s, const s
         pos = comma + 1;
         size_t eq = part.find('=');
         if (eq == std::string::npos)
-            fail("%s: '%s' is not NAME=VALUE (expected ln2=START/GAP, ln1qk=START/GAP, "
-                 "ln1v=START/GAP or lnf=STEP)", flag.c_str(), part.c_str());
+            fail("%s: '%s' is not NAME=VALUE (expected %s)", flag.c_str(), part.c_str(), expected.c_str());
         std::string name = part.substr(0, eq), val = part.substr(eq + 1);
-        if (name == "lnf") {
-            s.lnf = val == "off" ? 0 : parse_step(val, part, flag, false);
+        int k = 0;
+        while (k < NUM_PATH_KINDS && name != PATH_KINDS[k].name) k++;
+        if (k == NUM_PATH_KINDS)
+            fail("%s: unknown path group '%s' (expected %s)", flag.c_str(), name.c_str(), names.c_str());
+        GroupSchedule& g = s.group[k];
+        if (val == "off") {
+            g = GroupSchedule{};
             continue;
         }
-        GroupSchedule* g = name == "ln2" ? &s.ln2 : name == "ln1qk" ? &s.ln1qk
-                         : name == "ln1v" ? &s.ln1v : nullptr;
-        if (!g) fail("%s: unknown path group '%s' (expected ln2, ln1qk, ln1v or lnf)",
-                     flag.c_str(), name.c_str());
-        if (val == "off") {
-            *g = GroupSchedule{};
+        if (!PATH_KINDS[k].per_layer) {
+            g.start = parse_step(val, part, flag, false);
             continue;
         }
         size_t slash = val.find('/');
         if (slash == std::string::npos)
             fail("%s: '%s' needs START/GAP", flag.c_str(), part.c_str());
-        g->start = parse_step(val.substr(0, slash), part, flag, false);
-        g->gap = parse_step(val.substr(slash + 1), part, flag, true);
+        g.start = parse_step(val.substr(0, slash), part, flag, false);
+        g.gap = parse_step(val.substr(slash + 1), part, flag, true);
     }
 }
 
-std::vector<std::pair<PathKind, int>> due_paths(const RemovalSchedule& s, int step,
-                                                const LNState& ln) {
-    std::vector<std::pair<PathKind, int>> out;
-    for (int k = 0; k < NUM_PATH_KINDS; k++)
-        for (int l = 0; l < ln.paths_in((PathKind)k); l++) {
-            int at = s.step_for((PathKind)k, l);
-            if (at && at <= step && !ln.path((PathKind)k, l).frozen) out.push_back({(PathKind)k, l});
-        }
+std::vector<PathId> due_paths(const RemovalSchedule& s, int step, const LNState& ln) {
+    std::vector<PathId> out;
+    for (int i = 0; i < (int)ln.paths.size(); i++) {
+        const PathId p = path_at(i, ln.num_layers());
+        const int at = s.step_for(p.kind, p.layer);
+        if (at && at <= step && !ln.paths[i].frozen) out.push_back(p);
+    }
     return out;
 }
 
 bool needs_calibration(const RemovalSchedule& s, int step, const LNState& ln, const SigmaEMA& ema) {
-    for (auto [k, l] : due_paths(s, step, ln))
-        if (!ema.seen(k, l)) return true;
+    for (const PathId& p : due_paths(s, step, ln))
+        if (!ema.of(p.kind, p.layer).seen) return true;
     return false;
 }
 
 std::vector<FreezeEvent> apply_schedule(const RemovalSchedule& s, int step, LNState& ln,
                                         const SigmaEMA& ema) {
     std::vector<FreezeEvent> events;
-    for (auto [k, l] : due_paths(s, step, ln)) {
-        if (!ema.seen(k, l))
-            fail("schedule: %s[%d] is due at step %d but its sigma was never observed",
-                 PATH_NAMES[k], l, step);
-        LNPath& p = ln.path(k, l);
+    for (const PathId& id : due_paths(s, step, ln)) {
+        const SiteEMA& e = ema.of(id.kind, id.layer);
+        if (!e.seen)
+            fail("schedule: %s is due at step %d but its sigma was never observed",
+                 path_label(id).c_str(), step);
+        LNPath& p = ln.path(id.kind, id.layer);
         p.frozen = true;
-        p.sigma = ema.value(k, l);
-        p.sigma_bos = ema.value_bos(k, l);
-        events.push_back({k, l, p.sigma, p.sigma_bos});
+        p.sigma = e.sigma;
+        p.sigma_bos = e.sigma_bos;
+        events.push_back({id, p.sigma, p.sigma_bos});
     }
     return events;
 }
@@ -133,7 +140,7 @@ std::string ln_summary(const LNState& ln) {
     std::string out;
     for (int k = 0; k < NUM_PATH_KINDS; k++) {
         if (k) out += ' ';
-        out += PATH_NAMES[k];
+        out += PATH_KINDS[k].name;
         out += ' ' + std::to_string(ln.frozen_count((PathKind)k)) + '/' +
                std::to_string(ln.paths_in((PathKind)k));
     }

@@ -1,4 +1,4 @@
-// The removal schedule (METHOD.md §5): when each LayerNorm path goes from REAL to FROZEN.
+// The removal schedule (docs/method.md §5): when each LayerNorm path goes from REAL to FROZEN.
 // A group (ln2, ln1qk, ln1v) loses layer l at step start + l*gap; lnf goes at one step.
 // Steps count from 1; a path scheduled at step k is FROZEN for every forward of step k on.
 // The schedule only flips states and copies sigmas in from the EMA; kernels never see it.
@@ -6,25 +6,27 @@
 #include <string>
 #include <vector>
 
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "host/sigma_ema.h"
 
 namespace noln {
 
 struct GroupSchedule {
     int start = 0;  // step at which layer 0 is removed; 0 = never
-    int gap = 0;    // steps between consecutive layers
+    int gap = 0;    // steps between consecutive layers (unused for a kind not per layer)
 };
 
+// One GroupSchedule per path kind, indexed by PathKind (host/ln_paths.h).
 struct RemovalSchedule {
-    GroupSchedule ln2, ln1qk, ln1v;
-    int lnf = 0;  // 0 = never
+    GroupSchedule group[NUM_PATH_KINDS];
 
-    // Step at which path (k, layer) is removed, 0 if never.
+    GroupSchedule& at(PathKind k) { return group[k]; }
+    const GroupSchedule& at(PathKind k) const { return group[k]; }
+    // Step at which path (k, layer) is removed, 0 if never: start + layer*gap.
     int step_for(PathKind k, int layer) const;
     // The last removal step for a depth-L model (0 when nothing is scheduled).
     int last_step(int num_layers) const;
-    bool any() const { return ln2.start || ln1qk.start || ln1v.start || lnf; }
+    bool any() const;
     bool operator==(const RemovalSchedule& o) const;
     // "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104" ("off" for a group never removed)
     std::string to_string() const;
@@ -36,14 +38,12 @@ void parse_removal_override(const std::string& text, RemovalSchedule& s, const s
 
 // A path that froze this step, for the console and the log.
 struct FreezeEvent {
-    PathKind kind;
-    int layer;
+    PathId path;
     float sigma, sigma_bos;
 };
 
 // Paths due at `step` (scheduled at or before it) that are still REAL.
-std::vector<std::pair<PathKind, int>> due_paths(const RemovalSchedule& s, int step,
-                                                const LNState& ln);
+std::vector<PathId> due_paths(const RemovalSchedule& s, int step, const LNState& ln);
 
 // Freezes every due path with the EMA's current value (its own copy for ln1qk/ln1v).
 // Throws if the EMA has no value yet for a due path: the loop runs a calibration forward

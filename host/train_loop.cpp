@@ -7,9 +7,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <memory>
+
+#include "host/dataloader.h"
 #include "host/dist.h"
 #include "host/error.h"
+#include "host/eval.h"
+#include "host/export_hf.h"
 #include "host/file_io.h"
+#include "host/hf_gpt2.h"
 #include "host/logger.h"
 #include "host/lr_schedule.h"
 #include "host/model_file.h"
@@ -55,26 +61,16 @@ std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world) 
 }
 
 // The observations of the last forward, averaged over ranks so every rank's EMA (and so
-// every frozen sigma) is identical.
-static SigmaObs averaged_obs(const Model& m, int L) {
+// every frozen sigma) is identical: one allreduce of every site's two floats, site order.
+static SigmaObs averaged_obs(const Model& m) {
     SigmaObs o = m.sigma_obs();
     const int world = dist().world;
     if (world == 1) return o;
-    std::vector<float> buf;
-    buf.insert(buf.end(), o.ln1.begin(), o.ln1.end());
-    buf.insert(buf.end(), o.ln2.begin(), o.ln2.end());
-    buf.insert(buf.end(), o.ln1_bos.begin(), o.ln1_bos.end());
-    buf.insert(buf.end(), o.ln2_bos.begin(), o.ln2_bos.end());
-    buf.push_back(o.lnf);
-    buf.push_back(o.lnf_bos);
-    dist_allreduce_sum(buf.data(), buf.size());
-    for (float& x : buf) x /= (float)world;
-    std::copy(buf.begin(), buf.begin() + L, o.ln1.begin());
-    std::copy(buf.begin() + L, buf.begin() + 2 * L, o.ln2.begin());
-    std::copy(buf.begin() + 2 * L, buf.begin() + 3 * L, o.ln1_bos.begin());
-    std::copy(buf.begin() + 3 * L, buf.begin() + 4 * L, o.ln2_bos.begin());
-    o.lnf = buf[4 * L];
-    o.lnf_bos = buf[4 * L + 1];
+    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is two packed floats");
+    float* buf = &o.sites.data()->sigma;
+    const size_t n = 2 * o.sites.size();
+    dist_allreduce_sum(buf, n);
+    for (size_t i = 0; i < n; i++) buf[i] /= (float)world;
     return o;
 }
 
@@ -112,10 +108,9 @@ static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNStat
     if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
 }
 
-// Loads checkpoint `step` into the model, LN state, EMA and loader. Returns a note for the
-// log when the resume cannot be bit-exact (an old BF16 checkpoint without master weights).
-static std::string load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
-                                  TokenSource& train, const std::string& settings) {
+// Loads checkpoint `step` into the model, LN state, EMA and loader.
+static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
+                            TokenSource& train, const std::string& settings) {
     const Dist& d = dist();
     const std::string spath = state_ckpt_path(a.out_dir, step, d.rank);
     TrainState st = read_train_state(spath);
@@ -134,30 +129,19 @@ static std::string load_checkpoint(Model& m, const TrainArgs& a, int step, LNSta
         fail("%s: cannot resume, the optimizer state has %zu values, the model %zu parameters",
              spath.c_str(), st.m.size(), m.num_parameters());
     // A bf16 backend resumes its working parameters from the v5 file and its masters from
-    // the state; the two precisions' checkpoints are not interchangeable, except that a
-    // BF16 checkpoint of state version 1 (v3 file of masters) is still taken, inexactly.
+    // the state; the two precisions' checkpoints are not interchangeable.
     const char* prec[2] = {"FP32 (v3 model file, no masters)", "BF16 (v5 model file and masters)"};
     const bool wants = m.has_master_weights(), has = !st.master.empty();
-    const bool legacy = wants && st.version == 1 && mf.version == MODEL_VERSION_FP32;
-    std::string note;
-    if (legacy) {
-        m.set_parameters(mf.params.data());
-        note = "note: " + spath + " is a version 1 state without master weights: the masters come from " +
-               mpath + " and the bf16 parameters are rounded to nearest from them, so this resume "
-               "is close to the uninterrupted run but not bit for bit";
-    } else if (wants != has || mf.version != m.model_file_version()) {
+    if (wants != has || mf.version != m.model_file_version())
         fail("%s: cannot resume, the checkpoint (v%d model file, %s master weights) is from a %s run "
              "and this trainer is %s; resume with the PRECISION build that wrote it", spath.c_str(),
              mf.version, has ? "with" : "no", prec[has], prec[wants]);
-    } else {
-        m.set_working_parameters(mf.params.data());
-        if (has) m.set_master_weights(st.master.data());
-    }
+    m.set_working_parameters(mf.params.data());
+    if (has) m.set_master_weights(st.master.data());
     m.set_optimizer_state(st.m.data(), st.v.data());
     ln = st.ln;
     ema = st.ema;
     train.load_state(st.loader);
-    return note;
 }
 
 TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const TrainHooks& hooks,
@@ -178,17 +162,30 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     SigmaEMA ema(L, a.sigma_momentum);
 
     int start = 1;
-    std::string resume_note;
     if (a.resume) {
         int k = newest_checkpoint(a.out_dir);
         if (k > 0) {
-            resume_note = load_checkpoint(m, a, k, ln, ema, train, settings);
+            load_checkpoint(m, a, k, ln, ema, train, settings);
             start = k + 1;
         }
     }
     TrainLogger log(a.out_dir, d.rank == 0, start > 1);
+    // FLOPs per trained token: 6 per parameter (forward 2, backward 4) plus the attention
+    // scores and mixing, 12 L C T at full context (PaLM's appendix B count).
+    const double flops_per_token = 6.0 * (double)m.num_parameters() + 12.0 * L * c.channels * c.max_seq_len;
+    const std::string device = m.device_name();
+    const double peak_tflops = m.peak_flops() / 1e12;
+    if (!device.empty()) {
+        char b[512];
+        if (peak_tflops > 0)
+            snprintf(b, sizeof b, "GPU %s: %s dense peak %.1f TFLOP/s per GPU", device.c_str(),
+                     m.precision_name(), peak_tflops);
+        else
+            snprintf(b, sizeof b, "GPU %s: peak unknown (not in the table of docs/gpu.md): MFU not reported",
+                     device.c_str());
+        log.message(b);
+    }
     if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
-    if (!resume_note.empty()) log.message(resume_note);
     else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];
@@ -234,7 +231,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             have_batch = true;
             m.set_ln_state(ln);
             m.forward(in.data(), nullptr, B, T);
-            ema.calibrate(averaged_obs(m, L), due_paths(a.remove, step, ln));
+            ema.calibrate(averaged_obs(m), due_paths(a.remove, step, ln));
         }
         for (const FreezeEvent& e : apply_schedule(a.remove, step, ln, ema))
             log.froze(step, e, ln.bos_special || ln.eot_special);
@@ -246,7 +243,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             if (!have_batch) fetch();
             have_batch = false;
             ForwardResult r = m.forward(in.data(), tg.data(), B, T);
-            ema.update(averaged_obs(m, L), ln);
+            ema.update(averaged_obs(m), ln);
             sums[0] += (double)r.ce * r.ntargets;
             sums[1] += r.aux;
             sums[2] += r.ntargets;
@@ -274,6 +271,17 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         h.weight_decay = a.weight_decay;
         m.adamw_step(h, grad_scale, step);
         const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+        if (!device.empty() && ms > 0) {
+            // this rank's share: accum forwards of B*T tokens in ms
+            const double tflops = flops_per_token * accum * B * T / (ms / 1000.0) / 1e12;
+            char b[512];
+            if (peak_tflops > 0)
+                snprintf(b, sizeof b, "step %d: %.2f TFLOP/s per GPU, MFU %.1f%% of %s %s peak", step, tflops,
+                         100.0 * tflops / peak_tflops, device.c_str(), m.precision_name());
+            else
+                snprintf(b, sizeof b, "step %d: %.3f TFLOP/s per GPU (MFU n/a)", step, tflops);
+            log.message(b);
+        }
 
         StepRecord rec;
         rec.step = step;
@@ -301,21 +309,12 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     return res;
 }
 
-}  // namespace noln
+// ---- the trainer's main() around the loop ----
 
-// ---- what a trainer's main() needs around the loop ----
-
-#include <memory>
-
-#include "host/dataloader.h"
-#include "host/eval.h"
-#include "host/export_hf.h"
-#include "host/hf_gpt2.h"
-
-namespace noln {
-
-InitialModel load_initial_model(const TrainArgs& a) {
-    InitialModel im;
+// What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
+// folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
+// --heads, --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
+static ModelFile load_initial_model(const TrainArgs& a) {
     const std::string& e = a.model;
     if (e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos) {
         const int depth = std::atoi(e.c_str() + 1);
@@ -324,15 +323,16 @@ InitialModel load_initial_model(const TrainArgs& a) {
         if (a.width) c.channels = a.width;
         if (a.heads) c.num_heads = a.heads;
         validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
-        im.file.config = c;
-        im.file.version = MODEL_VERSION_FP32;
-        im.fresh = true;
-        return im;
+        ModelFile f;
+        f.config = c;
+        f.version = MODEL_VERSION_FP32;
+        f.params.resize(num_parameters(c));
+        gpt2_init_params(c, f.params.data(), a.seed);
+        return f;
     }
     const bool hf = is_directory(e) ||
                     (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
-    im.file = hf ? read_hf_gpt2(e) : read_model_file(e);
-    return im;
+    return hf ? read_hf_gpt2(e) : read_model_file(e);
 }
 
 // The DataLoader as the loop's TokenSource.
@@ -353,54 +353,6 @@ private:
     std::string where_;
 };
 
-TrainResult train_with_data(Model& m, TrainArgs& a, const LNState* initial) {
-    const Dist& d = dist();
-    const GPT2Config& c = m.config();
-    DataLoader train(a.train_glob, a.B, a.T, d.rank, d.world, a.shuffle != 0, c.vocab_size, a.seed);
-    LoaderSource src(train, "-o " + a.out_dir + " (training data loader state)");
-    std::unique_ptr<DataLoader> val;
-    if (!a.val_glob.empty())
-        val = std::make_unique<DataLoader>(a.val_glob, a.B, a.T, d.rank, d.world, false,
-                                           c.vocab_size, a.seed);
-    TrainHooks hooks;
-    if (val) {
-        DataLoader* v = val.get();
-        hooks.val_loss = [&m, v, &a]() { return eval_val_loss(m, *v, a.val_batches); };
-    }
-    if (a.hellaswag)
-        hooks.hellaswag = [&m, &a](int& correct, int& n, float& acc) {
-            // rows per forward: at least one example (4 rows); rows as long as the model takes
-            HellaSwagResult r = eval_hellaswag(m, a.hellaswag_file, std::max(4, a.B), 0);
-            correct = r.correct;
-            n = r.n;
-            acc = r.acc_norm;
-        };
-    if (!a.export_hf.empty()) {
-        // Refuse now rather than after the run when the schedule cannot end LN-free.
-        LNState end = initial ? *initial : LNState(c.num_layers);
-        for (int k = 0; k < NUM_PATH_KINDS; k++)
-            for (int l = 0; l < end.paths_in((PathKind)k); l++) {
-                int at = a.remove.step_for((PathKind)k, l);
-                if (at > 0 && at <= a.steps) end.path((PathKind)k, l) = LNPath{true, 1.0f, 1.0f};
-            }
-        apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
-        ExportOptions eo;
-        eo.fold_ln1_split = a.export_fold_ln1 != 0;
-        check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
-        hooks.at_end = [&m, &a, eo](const LNState& ln, const float* params) {
-            if (dist().rank == 0) {
-                export_hf_lnfree(a.export_hf, m.config(), params, ln, eo);
-                printf("exported the LN-free model to %s\n", a.export_hf.c_str());
-            }
-        };
-    }
-    return run_training(m, a, src, hooks, initial);
-}
-
-}  // namespace noln
-
-namespace noln {
-
 int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model) {
     const Dist& d = dist_init(&argc, &argv);
     try {
@@ -410,14 +362,52 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
             if (d.rank == 0) fputs(train_usage(argv[0]).c_str(), stdout);
             return 0;
         }
-        InitialModel im = load_initial_model(a);
-        std::unique_ptr<Model> model = make_model(im.file.config);
-        if (im.fresh) {
-            im.file.params.resize(num_parameters(im.file.config));
-            gpt2_init_params(im.file.config, im.file.params.data(), a.seed);
+        // the model: -e's parameters, and its LN state when the file carries one
+        const ModelFile init = load_initial_model(a);
+        std::unique_ptr<Model> owned = make_model(init.config);
+        Model& m = *owned;
+        m.set_parameters(init.params.data());
+        const LNState* initial = init.has_ln_state ? &init.ln : nullptr;
+        const GPT2Config& c = m.config();
+
+        // the data: training batches (-i) and validation (-j)
+        DataLoader train(a.train_glob, a.B, a.T, d.rank, d.world, a.shuffle != 0, c.vocab_size, a.seed);
+        LoaderSource src(train, "-o " + a.out_dir + " (training data loader state)");
+        std::unique_ptr<DataLoader> val;
+        if (!a.val_glob.empty())
+            val = std::make_unique<DataLoader>(a.val_glob, a.B, a.T, d.rank, d.world, false,
+                                               c.vocab_size, a.seed);
+
+        // the evals and the export at the end
+        TrainHooks hooks;
+        if (val) {
+            DataLoader* v = val.get();
+            hooks.val_loss = [&m, v, &a]() { return eval_val_loss(m, *v, a.val_batches); };
         }
-        model->set_parameters(im.file.params.data());
-        train_with_data(*model, a, im.file.has_ln_state ? &im.file.ln : nullptr);
+        if (a.hellaswag)
+            hooks.hellaswag = [&m, &a](int& correct, int& n, float& acc) {
+                // rows per forward: at least one example (4 rows); rows as long as the model takes
+                HellaSwagResult r = eval_hellaswag(m, a.hellaswag_file, std::max(4, a.B), 0);
+                correct = r.correct;
+                n = r.n;
+                acc = r.acc_norm;
+            };
+        if (!a.export_hf.empty()) {
+            // Refuse now rather than after the run when the schedule cannot end LN-free.
+            LNState end = initial ? *initial : LNState(c.num_layers);
+            for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+            apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+            ExportOptions eo;
+            eo.fold_ln1_split = a.export_fold_ln1 != 0;
+            check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
+            hooks.at_end = [&m, &a, eo](const LNState& ln, const float* params) {
+                if (dist().rank == 0) {
+                    export_hf_lnfree(a.export_hf, m.config(), params, ln, eo);
+                    printf("exported the LN-free model to %s\n", a.export_hf.c_str());
+                }
+            };
+        }
+        run_training(m, a, src, hooks, initial);
     } catch (const Error& e) {
         fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
         return 1;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "host/args.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "host/model.h"
 
 namespace noln {
@@ -48,31 +48,11 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 // The "key=value" lines a resume must match (model shape, batch, ranks, optimizer, schedule).
 std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world);
 
-}  // namespace noln
-
-#include "host/model_file.h"
-
-namespace noln {
-
-// What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
-// folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
-// --heads, --vocab, --max-seq whose parameters the backend still has to initialise
-// (fresh = true, params left empty).
-struct InitialModel {
-    ModelFile file;
-    bool fresh = false;
-};
-InitialModel load_initial_model(const TrainArgs& a);
-
-// Everything around run_training for a trainer's main(): the training and validation
-// DataLoaders (-i, -j), the val / HellaSwag evals, the HF export at the end. The model
-// already holds -e's parameters; `initial` is the LN state -e carried (nullptr: all REAL).
-TrainResult train_with_data(Model& m, TrainArgs& a, const LNState* initial);
-
 // The whole main() of a trainer binary, whatever the backend: MPI, the flags (--help),
-// the starting model (-e; a fresh `dN` from gpt2_init_params), make_model to build the
-// backend's model for that config, then train_with_data. A noln::Error is printed as
-// "PROG (rank R): message" and gives exit status 1.
+// the starting model (-e; a fresh `dN` initialised from --seed), make_model to build the
+// backend's model for that config, the training and validation DataLoaders (-i, -j), the
+// val / HellaSwag evals, run_training, and the HF export at the end. A noln::Error is
+// printed as "PROG (rank R): message" and gives exit status 1.
 using ModelFactory = std::function<std::unique_ptr<Model>(const GPT2Config&)>;
 int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model);
 

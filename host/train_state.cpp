@@ -28,19 +28,16 @@ std::string done_ckpt_path(const std::string& dir, int step) {
 // Byte layout (little-endian), after a 256-int32 header:
 //   [0] magic [1] version [2] world [3] rank [4] step [5] num_layers
 //   [6] settings bytes [7] loader-state bytes [8..9] uint64 num moments
-//   [10..11] uint64 num master weights (version 2; 0: none)
-// body: settings text; LN state; EMA; m; v; masters; loader state (see docs/training.md).
+//   [10..11] uint64 num master weights (0: none)
+// body: settings text; LN state (path order of host/ln_paths.h: int32 frozen, float32 sigma,
+// float32 sigma_bos each, then int32 bos_special, eot_special, eot_token); EMA (float32
+// momentum, then site order: float32 sigma, float32 sigma_bos, int32 seen each); m; v;
+// masters; loader state (see docs/training.md).
 struct Out {
     std::string buf;
     void put(const void* p, size_t n) { buf.append((const char*)p, n); }
     template <class T> void val(T x) { put(&x, sizeof x); }
 };
-
-static void put_path(Out& o, const LNPath& p) {
-    o.val<int32_t>(p.frozen);
-    o.val<float>(p.sigma);
-    o.val<float>(p.sigma_bos);
-}
 
 void write_train_state(const std::string& path, const TrainState& s) {
     const int L = s.ln.num_layers();
@@ -62,17 +59,22 @@ void write_train_state(const std::string& path, const TrainState& s) {
     Out o;
     o.put(h, sizeof h);
     o.put(s.settings.data(), s.settings.size());
-    for (int k = 0; k < NUM_PATH_KINDS; k++)
-        for (int l = 0; l < s.ln.paths_in((PathKind)k); l++) put_path(o, s.ln.path((PathKind)k, l));
+    for (const LNPath& p : s.ln.paths) {
+        o.val<int32_t>(p.frozen);
+        o.val<float>(p.sigma);
+        o.val<float>(p.sigma_bos);
+    }
     o.val<int32_t>(s.ln.bos_special);
     o.val<int32_t>(s.ln.eot_special);
     o.val<int32_t>(s.ln.eot_token);
     o.val<float>(s.ema.momentum);
-    for (int l = 0; l < L; l++) {
-        o.val<float>(s.ema.ln1[l]); o.val<float>(s.ema.ln1_bos[l]); o.val<int32_t>(s.ema.ln1_seen[l]);
-        o.val<float>(s.ema.ln2[l]); o.val<float>(s.ema.ln2_bos[l]); o.val<int32_t>(s.ema.ln2_seen[l]);
+    if ((int)s.ln.paths.size() != num_paths(L) || s.ema.num_layers() != L)
+        fail("%s: internal error: LN state and sigma EMA are not for %d layers", path.c_str(), L);
+    for (const SiteEMA& e : s.ema.sites) {
+        o.val<float>(e.sigma);
+        o.val<float>(e.sigma_bos);
+        o.val<int32_t>(e.seen);
     }
-    o.val<float>(s.ema.lnf); o.val<float>(s.ema.lnf_bos); o.val<int32_t>(s.ema.lnf_seen);
     o.put(s.m.data(), n * 4);
     o.put(s.v.data(), n * 4);
     if (nm) o.put(s.master.data(), nm * 4);
@@ -86,19 +88,18 @@ TrainState read_train_state(const std::string& path) {
     if (h[0] != TRAIN_STATE_MAGIC)
         fail("%s: not a noln training state file (magic %d, expected %d)", path.c_str(), h[0],
              TRAIN_STATE_MAGIC);
-    if (h[1] != 1 && h[1] != TRAIN_STATE_VERSION)
-        fail("%s: unsupported training state version %d (this build reads 1 and %d)", path.c_str(),
-             h[1], TRAIN_STATE_VERSION);
+    if (h[1] != TRAIN_STATE_VERSION)
+        fail("%s: unsupported training state version %d (this build reads %d)", path.c_str(), h[1],
+             TRAIN_STATE_VERSION);
     const int L = h[5];
-    uint64_t n, nm = 0;
+    uint64_t n, nm;
     memcpy(&n, &h[8], 8);
-    if (h[1] >= 2) memcpy(&nm, &h[10], 8);
+    memcpy(&nm, &h[10], 8);
     if (L <= 0 || L > 100000 || h[6] < 0 || h[7] < 0 || n > ((uint64_t)1 << 40) || (nm != 0 && nm != n))
         fail("%s: corrupt training state header (layers %d, settings %d bytes, loader %d bytes, "
              "%llu moments, %llu master weights)", path.c_str(), L, h[6], h[7], (unsigned long long)n,
              (unsigned long long)nm);
     TrainState s;
-    s.version = h[1];
     s.world = h[2];
     s.rank = h[3];
     s.step = h[4];
@@ -107,25 +108,20 @@ TrainState read_train_state(const std::string& path) {
     auto get_i = [&](const char* what) { int32_t x; r.read_exact(&x, 4, what); return x; };
     auto get_f = [&](const char* what) { float x; r.read_exact(&x, 4, what); return x; };
     s.ln = LNState(L);
-    for (int k = 0; k < NUM_PATH_KINDS; k++)
-        for (int l = 0; l < s.ln.paths_in((PathKind)k); l++) {
-            LNPath& p = s.ln.path((PathKind)k, l);
-            p.frozen = get_i("LN state") != 0;
-            p.sigma = get_f("LN state");
-            p.sigma_bos = get_f("LN state");
-        }
+    for (LNPath& p : s.ln.paths) {
+        p.frozen = get_i("LN state") != 0;
+        p.sigma = get_f("LN state");
+        p.sigma_bos = get_f("LN state");
+    }
     s.ln.bos_special = get_i("LN state") != 0;
     s.ln.eot_special = get_i("LN state") != 0;
     s.ln.eot_token = get_i("LN state");
     s.ema = SigmaEMA(L, get_f("sigma EMA"));
-    for (int l = 0; l < L; l++) {
-        s.ema.ln1[l] = get_f("sigma EMA"); s.ema.ln1_bos[l] = get_f("sigma EMA");
-        s.ema.ln1_seen[l] = get_i("sigma EMA") != 0;
-        s.ema.ln2[l] = get_f("sigma EMA"); s.ema.ln2_bos[l] = get_f("sigma EMA");
-        s.ema.ln2_seen[l] = get_i("sigma EMA") != 0;
+    for (SiteEMA& e : s.ema.sites) {
+        e.sigma = get_f("sigma EMA");
+        e.sigma_bos = get_f("sigma EMA");
+        e.seen = get_i("sigma EMA") != 0;
     }
-    s.ema.lnf = get_f("sigma EMA"); s.ema.lnf_bos = get_f("sigma EMA");
-    s.ema.lnf_seen = get_i("sigma EMA") != 0;
     s.m.resize(n);
     s.v.resize(n);
     r.read_exact(s.m.data(), n * 4, "optimizer m");

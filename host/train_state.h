@@ -13,17 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "host/ln_state.h"
 #include "host/sigma_ema.h"
 
 namespace noln {
 
 constexpr int TRAIN_STATE_MAGIC = 20250713;  // ours; llm.c's 20240527 differs on purpose
-// 2 added the master weights; version 1 files (no masters) are still read.
 constexpr int TRAIN_STATE_VERSION = 2;
 
 struct TrainState {
-    int version = TRAIN_STATE_VERSION;  // as read; always written as the current version
     int step = 0;  // optimizer steps completed
     int world = 1, rank = 0;
     std::string settings;  // "key=value\n" lines that must match on resume

@@ -1,13 +1,13 @@
-// The auxiliary loss of METHOD.md §4 at the ln_f input h (B, T, C), as cpu/aux_loss.h:
+// The auxiliary loss of docs/method.md §4 at the ln_f input h (B, T, C), as cpu/aux_loss.h:
 //   sigma_t = sqrt(var_t(h) + eps),  S = stopgrad(mean of sigma_t over t > 0 with input != eot)
 //   L_aux = lambda * mean over all (b, t) of (sigma_t - S)^2
 // (S falls back to the mean over all positions when none qualifies.) The scalar results
 // stay on the device (out[0] = S, out[1] = L_aux), so a step needs no extra sync; the
 // reduction is one block in a fixed order, so they are bitwise reproducible.
 #pragma once
+#include "host/ln_paths.h"  // LN_EPS
 #include "kernels/common.cuh"
 
-#define AUX_EPS_F 1e-5f
 constexpr int AUX_THREADS = 256;
 
 __global__ void aux_sigma_kernel(float* sigma, const floatX* h, int N, int C) {
@@ -24,7 +24,7 @@ __global__ void aux_sigma_kernel(float* sigma, const floatX* h, int N, int C) {
         v += d * d;
     }
     v = warp_sum(v);
-    if (lane == 0) sigma[row] = sqrtf(v / C + AUX_EPS_F);
+    if (lane == 0) sigma[row] = sqrtf(v / C + (float)noln::LN_EPS);
 }
 
 __global__ void aux_reduce_kernel(float* out, const float* sigma, const int* inputs, int N, int T, int eot,

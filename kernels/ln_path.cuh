@@ -1,48 +1,45 @@
-// The LayerNorm site, in every state a path can be in (METHOD.md §1-3), in one launch:
+// The LayerNorm site, in every state a path can be in (docs/method.md §1-3), in one launch:
 //   - optionally the residual add that precedes the LN: x = a + b is stored and normalised;
-//   - REAL (per-token rstd = 1/sqrt(var + eps)) or FROZEN (rstd = 1/sigma, with sigma_bos at
-//     position 0 and, on ln1v paths, at EOT tokens when those specials are on);
+//   - REAL (per-token rstd = 1/sqrt(var + eps)) or FROZEN (rstd = 1/ln_frozen_divisor: sigma,
+//     or sigma_bos at position 0 / EOT tokens when those specials are on; host/ln_paths.h);
 //   - one or two outputs from one read of x: ln_1 feeds Q/K and V through two paths that
-//     share gamma/beta but may differ in state (the split), so out2 is the V input;
+//     share gamma/beta but may differ in state (the split), so the second output is the V input;
 //   - the sigma observation: per-block partial sums of the per-token std sqrt(var + eps),
 //     over all tokens and over position 0, reduced in a fixed order by ln_obs_finish.
-// The state is read from device memory (LNPathDev, written by the host when the schedule
+// The state is read from device memory (LNPathParams, written by the host when the schedule
 // changes it), so a state change needs neither a recompile nor a host-device sync.
 // Statistics are fp32 whatever floatX is; mean and rstd are kept (fp32) for the backward.
 #pragma once
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "kernels/common.cuh"
 
-#define LN_EPS_F 1e-5f
+using noln::LNPathParams;
 
-// One path's state as the kernels read it (plain ints and floats: one POD copy per path).
-struct LNPathDev {
-    int frozen;       // 0 REAL, 1 FROZEN
-    float sigma;      // FROZEN divisor
-    float sigma_bos;  // FROZEN divisor at position 0 / EOT tokens when a special is on
-    int bos_special;  // FROZEN only: position 0 of each sequence uses sigma_bos
-    int eot_special;  // FROZEN only: tokens equal to eot_token use sigma_bos (ln1v paths)
-    int eot_token;
+// One path of a site: where its output and its per-token rstd go, and its state (device
+// memory). out == nullptr: the path is not computed (a site with one path).
+struct LNPathOut {
+    floatX* out = nullptr;
+    float* rstd = nullptr;
+    const LNPathParams* state = nullptr;
 };
 
-// The host side: the device image of one path of an LNState. Only ln1v paths get the EOT rule.
-inline LNPathDev ln_path_dev(const noln::LNPath& p, const noln::LNState& s, bool is_v_path) {
-    LNPathDev d;
-    d.frozen = p.frozen ? 1 : 0;
-    d.sigma = p.sigma;
-    d.sigma_bos = p.sigma_bos;
-    d.bos_special = s.bos_special ? 1 : 0;
-    d.eot_special = (s.eot_special && is_v_path) ? 1 : 0;
-    d.eot_token = s.eot_token;
-    return d;
-}
+// Everything one LN site's forward reads and writes (rows N = B*T of C channels).
+struct LNSiteForward {
+    LNPathOut p1, p2;                   // p2.out == nullptr: one path
+    float* mean = nullptr;              // N: the row means, for the backward
+    const floatX* x = nullptr;          // the input; with resid_b, the first addend
+    const floatX* resid_b = nullptr;    // nullptr: normalise x; else x + resid_b, ...
+    floatX* resid_out = nullptr;        // ... which is stored here (rounded to floatX) first
+    const floatX *w = nullptr, *b = nullptr;  // gamma, beta (C)
+    const int* tokens = nullptr;        // N input ids; nullptr when no EOT rule can apply
+    float* obs_partial = nullptr;       // scratch, 2 * ln_forward_blocks(N) floats
+    float* obs = nullptr;               // 2 floats (SiteObs); nullptr: no observation
+    int N = 0, T = 0, C = 0;
+};
 
-__device__ inline float ln_path_rstd(const LNPathDev& p, float sd, int row, int T, const int* tokens) {
+__device__ inline float ln_path_rstd(const LNPathParams& p, float sd, int row, int T, const int* tokens) {
     if (!p.frozen) return 1.0f / sd;
-    float s = p.sigma;
-    if (p.bos_special && row % T == 0) s = p.sigma_bos;
-    if (p.eot_special && tokens && tokens[row] == p.eot_token) s = p.sigma_bos;
-    return 1.0f / s;
+    return 1.0f / noln::ln_frozen_divisor(p, row % T, tokens ? tokens[row] : -1);
 }
 
 constexpr int LN_FWD_THREADS = 256;  // 8 warps, one row each
@@ -50,24 +47,22 @@ constexpr int LN_ROWS_PER_BLOCK = LN_FWD_THREADS / 32;
 inline int ln_forward_blocks(int N) { return ceil_div(N, LN_ROWS_PER_BLOCK); }
 
 // obs_partial gets 2 floats per block: sum of sd over the block's rows, and over its
-// position-0 rows. p2/out2/rstd2 nullptr: one path. resid_b nullptr: x = resid_a.
+// position-0 rows.
 __global__ void __launch_bounds__(LN_FWD_THREADS)
-ln_path_forward_kernel(floatX* out1, float* rstd1, const LNPathDev* p1, floatX* out2, float* rstd2,
-                       const LNPathDev* p2, float* mean, floatX* resid_out, const floatX* resid_a,
-                       const floatX* resid_b, const floatX* w, const floatX* b, const int* tokens,
-                       float* obs_partial, int N, int T, int C) {
+ln_path_forward_kernel(const LNSiteForward a) {
+    const int N = a.N, T = a.T, C = a.C;
     __shared__ float row_sd[LN_ROWS_PER_BLOCK];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int row = blockIdx.x * LN_ROWS_PER_BLOCK + warp;
     float sd = 0.0f;
     if (row < N) {  // no early return: the whole block meets at the barrier below
         const long base = (long)row * C;
-        const floatX* x = resid_a + base;
-        if (resid_b) {
+        const floatX* x = a.x + base;
+        if (a.resid_b) {
             // The sum is rounded to floatX before the statistics, exactly as stored.
             for (int c = lane; c < C; c += 32)
-                resid_out[base + c] = from_float<floatX>(to_float(resid_a[base + c]) + to_float(resid_b[base + c]));
-            x = resid_out + base;  // each lane re-reads only what it wrote itself
+                a.resid_out[base + c] = from_float<floatX>(to_float(a.x[base + c]) + to_float(a.resid_b[base + c]));
+            x = a.resid_out + base;  // each lane re-reads only what it wrote itself
         }
         float s = 0.0f;
         for (int c = lane; c < C; c += 32) s += to_float(x[c]);
@@ -77,18 +72,19 @@ ln_path_forward_kernel(floatX* out1, float* rstd1, const LNPathDev* p1, floatX* 
             const float d = to_float(x[c]) - m;
             v += d * d;
         }
-        sd = sqrtf(warp_sum(v) / C + LN_EPS_F);
-        const float r1 = ln_path_rstd(*p1, sd, row, T, tokens);
-        const float r2 = out2 ? ln_path_rstd(*p2, sd, row, T, tokens) : 0.0f;
+        sd = sqrtf(warp_sum(v) / C + (float)noln::LN_EPS);
+        floatX *out1 = a.p1.out, *out2 = a.p2.out;
+        const float r1 = ln_path_rstd(*a.p1.state, sd, row, T, a.tokens);
+        const float r2 = out2 ? ln_path_rstd(*a.p2.state, sd, row, T, a.tokens) : 0.0f;
         for (int c = lane; c < C; c += 32) {
-            const float xm = to_float(x[c]) - m, wc = to_float(w[c]), bc = to_float(b[c]);
+            const float xm = to_float(x[c]) - m, wc = to_float(a.w[c]), bc = to_float(a.b[c]);
             out1[base + c] = from_float<floatX>(xm * r1 * wc + bc);
             if (out2) out2[base + c] = from_float<floatX>(xm * r2 * wc + bc);
         }
         if (lane == 0) {
-            mean[row] = m;
-            rstd1[row] = r1;
-            if (out2) rstd2[row] = r2;
+            a.mean[row] = m;
+            a.p1.rstd[row] = r1;
+            if (out2) a.p2.rstd[row] = r2;
         }
     }
     if (lane == 0) row_sd[warp] = sd;
@@ -101,8 +97,8 @@ ln_path_forward_kernel(floatX* out1, float* rstd1, const LNPathDev* p1, floatX* 
             all += row_sd[k];
             if (r % T == 0) bos += row_sd[k];
         }
-        obs_partial[2 * blockIdx.x] = all;
-        obs_partial[2 * blockIdx.x + 1] = bos;
+        a.obs_partial[2 * blockIdx.x] = all;
+        a.obs_partial[2 * blockIdx.x + 1] = bos;
     }
 }
 
@@ -121,45 +117,60 @@ __global__ void ln_obs_finish_kernel(float* obs, const float* obs_partial, int n
     }
 }
 
-// One LN site. obs_partial: scratch of 2 * ln_forward_blocks(N) floats; obs: 2 floats
-// (nullptr: no observation). tokens may be nullptr when no EOT rule can apply.
-inline void ln_path_forward(floatX* out1, float* rstd1, const LNPathDev* p1, floatX* out2, float* rstd2,
-                            const LNPathDev* p2, float* mean, floatX* resid_out, const floatX* resid_a,
-                            const floatX* resid_b, const floatX* w, const floatX* b, const int* tokens,
-                            float* obs_partial, float* obs, int N, int T, int C,
-                            cudaStream_t stream = 0) {
-    const int blocks = ln_forward_blocks(N);
-    ln_path_forward_kernel<<<blocks, LN_FWD_THREADS, 0, stream>>>(out1, rstd1, p1, out2, rstd2, p2, mean,
-                                                                 resid_out, resid_a, resid_b, w, b, tokens,
-                                                                 obs_partial, N, T, C);
+// One LN site (see LNSiteForward).
+inline void ln_path_forward(const LNSiteForward& a, cudaStream_t stream = 0) {
+    const int blocks = ln_forward_blocks(a.N);
+    ln_path_forward_kernel<<<blocks, LN_FWD_THREADS, 0, stream>>>(a);
     CUDA_CHECK_LAUNCH();
-    if (obs) {
-        ln_obs_finish_kernel<<<1, 256, 0, stream>>>(obs, obs_partial, blocks, N, T);
+    if (a.obs) {
+        ln_obs_finish_kernel<<<1, 256, 0, stream>>>(a.obs, a.obs_partial, blocks, a.N, a.T);
         CUDA_CHECK_LAUNCH();
     }
 }
 
-// ---- backward. With g = w * dy and xhat = (x - mean) * rstd, per path:
+// ---- backward ----
+
+// One path's backward inputs: the gradient of its output, its rstd and state from the forward.
+struct LNPathGrad {
+    const floatX* dout = nullptr;  // nullptr: the path was not computed
+    const float* rstd = nullptr;
+    const LNPathParams* state = nullptr;
+};
+
+// Everything one LN site's backward reads and accumulates into.
+struct LNSiteBackward {
+    LNPathGrad p1, p2;                     // p2.dout == nullptr: one path
+    floatX *dx = nullptr, *dw = nullptr, *db = nullptr;  // accumulated into
+    const floatX* x = nullptr;             // the input the forward normalised
+    const float* mean = nullptr;           // the forward's row means
+    const floatX* w = nullptr;             // gamma
+    float* scratch = nullptr;              // ln_backward_scratch_floats(N, C) floats
+    int N = 0, C = 0;
+};
+
+// With g = w * dy and xhat = (x - mean) * rstd, per path:
 //   REAL:   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
 //   FROZEN: dx = rstd * (g - mean(g))
-// summed over the one or two paths, accumulated into dinp (the residual stream's gradient).
+// summed over the one or two paths, accumulated into dx (the residual stream's gradient).
 // dgamma/dbeta sum both paths; they are reduced column-wise in fixed row chunks (no
 // atomics, so bitwise reproducible) and added to dw/db by a last small kernel.
 __global__ void __launch_bounds__(LN_FWD_THREADS)
-ln_path_backward_dx_kernel(floatX* dinp, const floatX* dout1, const float* rstd1, const LNPathDev* p1,
-                           const floatX* dout2, const float* rstd2, const LNPathDev* p2,
-                           const floatX* inp, const float* mean, const floatX* w, int N, int C) {
+ln_path_backward_dx_kernel(const LNSiteBackward a) {
+    const int N = a.N, C = a.C;
+    const floatX *dout1 = a.p1.dout, *dout2 = a.p2.dout, *inp = a.x, *w = a.w;
+    const float *rstd1 = a.p1.rstd, *rstd2 = a.p2.rstd;
+    floatX* dinp = a.dx;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int row = blockIdx.x * LN_ROWS_PER_BLOCK + warp;
     if (row >= N) return;  // whole warps leave together; no block barrier follows
     const long base = (long)row * C;
-    const float m = mean[row], r1 = rstd1[row], r2 = dout2 ? rstd2[row] : 0.0f;
+    const float m = a.mean[row], r1 = rstd1[row], r2 = dout2 ? rstd2[row] : 0.0f;
     float g1 = 0.0f, gx1 = 0.0f, g2 = 0.0f, gx2 = 0.0f;
     for (int c = lane; c < C; c += 32) {
         const float wc = to_float(w[c]), xm = to_float(inp[base + c]) - m;
-        const float a = wc * to_float(dout1[base + c]);
-        g1 += a;
-        gx1 += a * xm * r1;
+        const float ga = wc * to_float(dout1[base + c]);
+        g1 += ga;
+        gx1 += ga * xm * r1;
         if (dout2) {
             const float a2 = wc * to_float(dout2[base + c]);
             g2 += a2;
@@ -167,10 +178,10 @@ ln_path_backward_dx_kernel(floatX* dinp, const floatX* dout1, const float* rstd1
         }
     }
     g1 = warp_sum(g1) / C;
-    gx1 = p1->frozen ? 0.0f : warp_sum(gx1) / C;
+    gx1 = a.p1.state->frozen ? 0.0f : warp_sum(gx1) / C;
     if (dout2) {
         g2 = warp_sum(g2) / C;
-        gx2 = p2->frozen ? 0.0f : warp_sum(gx2) / C;
+        gx2 = a.p2.state->frozen ? 0.0f : warp_sum(gx2) / C;
     }
     for (int c = lane; c < C; c += 32) {
         const float wc = to_float(w[c]), xm = to_float(inp[base + c]) - m;
@@ -221,19 +232,16 @@ __global__ void ln_path_backward_finish_kernel(floatX* dw, floatX* db, const flo
     db[c] = from_float<floatX>(to_float(db[c]) + sb);
 }
 
-// Accumulates into dinp, dw, db. dout2/rstd2/p2 nullptr: one path. scratch holds
-// ln_backward_scratch_floats(N, C) floats.
-inline void ln_path_backward(floatX* dinp, floatX* dw, floatX* db, const floatX* dout1, const float* rstd1,
-                             const LNPathDev* p1, const floatX* dout2, const float* rstd2,
-                             const LNPathDev* p2, const floatX* inp, const float* mean, const floatX* w,
-                             float* scratch, int N, int C, cudaStream_t stream = 0) {
-    ln_path_backward_dx_kernel<<<ln_forward_blocks(N), LN_FWD_THREADS, 0, stream>>>(
-        dinp, dout1, rstd1, p1, dout2, rstd2, p2, inp, mean, w, N, C);
+// Accumulates into dx, dw, db (see LNSiteBackward).
+inline void ln_path_backward(const LNSiteBackward& a, cudaStream_t stream = 0) {
+    const int N = a.N, C = a.C;
+    ln_path_backward_dx_kernel<<<ln_forward_blocks(N), LN_FWD_THREADS, 0, stream>>>(a);
     CUDA_CHECK_LAUNCH();
     const int chunks = ln_backward_chunks(N), block = 128;
     dim3 grid(ceil_div(C, block), chunks);
-    ln_path_backward_dwdb_kernel<<<grid, block, 0, stream>>>(scratch, dout1, rstd1, dout2, rstd2, inp, mean, N, C);
+    ln_path_backward_dwdb_kernel<<<grid, block, 0, stream>>>(a.scratch, a.p1.dout, a.p1.rstd, a.p2.dout, a.p2.rstd,
+                                                              a.x, a.mean, N, C);
     CUDA_CHECK_LAUNCH();
-    ln_path_backward_finish_kernel<<<ceil_div(C, block), block, 0, stream>>>(dw, db, scratch, chunks, C);
+    ln_path_backward_finish_kernel<<<ceil_div(C, block), block, 0, stream>>>(a.dw, a.db, a.scratch, chunks, C);
     CUDA_CHECK_LAUNCH();
 }

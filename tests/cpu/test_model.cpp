@@ -81,33 +81,33 @@ TEST_CASE("whole model: loss gradient matches finite differences", "[cpu][fd][mo
     ln.eot_token = 10;
     SECTION("all REAL") { check_model_fd(ln, 0.0); }
     SECTION("REAL/FROZEN mix with split QKV") {
-        ln.ln2[0] = {true, 0.8f, 1.0f};
-        ln.ln1qk[0] = {true, 0.9f, 1.0f};  // qk FROZEN, v REAL
-        ln.ln1v[1] = {true, 1.3f, 1.0f};   // qk REAL, v FROZEN
+        ln.path(PATH_LN2, 0) = {true, 0.8f, 1.0f};
+        ln.path(PATH_LN1QK, 0) = {true, 0.9f, 1.0f};  // qk FROZEN, v REAL
+        ln.path(PATH_LN1V, 1) = {true, 1.3f, 1.0f};   // qk REAL, v FROZEN
         REQUIRE(ln.ln1_split(0));
         REQUIRE(ln.ln1_split(1));
         check_model_fd(ln, 0.0);
     }
     SECTION("both ln1 paths FROZEN with different sigmas") {
-        ln.ln1qk[1] = {true, 0.7f, 1.0f};
-        ln.ln1v[1] = {true, 1.2f, 1.0f};
+        ln.path(PATH_LN1QK, 1) = {true, 0.7f, 1.0f};
+        ln.path(PATH_LN1V, 1) = {true, 1.2f, 1.0f};
         check_model_fd(ln, 0.0);
     }
     SECTION("BOS and EOT specials on FROZEN paths") {
         ln.bos_special = ln.eot_special = true;
-        ln.ln2[1] = {true, 1.1f, 2.5f};
-        ln.ln1qk[0] = {true, 0.9f, 3.0f};
-        ln.ln1v[0] = {true, 0.9f, 3.0f};
-        ln.lnf = {true, 1.6f, 0.5f};
+        ln.path(PATH_LN2, 1) = {true, 1.1f, 2.5f};
+        ln.path(PATH_LN1QK, 0) = {true, 0.9f, 3.0f};
+        ln.path(PATH_LN1V, 0) = {true, 0.9f, 3.0f};
+        ln.path(PATH_LNF) = {true, 1.6f, 0.5f};
         check_model_fd(ln, 0.0);
     }
     SECTION("all FROZEN") {
-        for (int l = 0; l < L; l++) ln.ln2[l] = ln.ln1qk[l] = ln.ln1v[l] = {true, 1.2f, 1.0f};
-        ln.lnf = {true, 1.5f, 1.0f};
+        for (int l = 0; l < L; l++) ln.path(PATH_LN2, l) = ln.path(PATH_LN1QK, l) = ln.path(PATH_LN1V, l) = {true, 1.2f, 1.0f};
+        ln.path(PATH_LNF) = {true, 1.5f, 1.0f};
         check_model_fd(ln, 0.0);
     }
     SECTION("aux loss") {
-        ln.ln1v[0] = {true, 1.05f, 1.0f};
+        ln.path(PATH_LN1V, 0) = {true, 1.05f, 1.0f};
         check_model_fd(ln, 0.1);
     }
 }
@@ -120,11 +120,11 @@ TEST_CASE("the specials change exactly the tokens they name", "[cpu][model]") {
     random_params(c, m.params, 3);
     m.ln.eot_token = 10;
     m.ln.eot_special = true;
-    m.ln.ln1v[0] = {true, 1.0f, 1.0f};
+    m.ln.path(PATH_LN1V, 0) = {true, 1.0f, 1.0f};
     const int in[6] = {1, 2, 3, 10, 4, 5};
     m.forward(in, nullptr, 1, 6);
     std::vector<double> a = m.logits;
-    m.ln.ln1v[0].sigma_bos = 4.0f;
+    m.ln.path(PATH_LN1V, 0).sigma_bos = 4.0f;
     m.forward(in, nullptr, 1, 6);
     const int Vp = c.padded_vocab_size;
     for (int t = 0; t < 6; t++) {
@@ -137,8 +137,8 @@ TEST_CASE("the specials change exactly the tokens they name", "[cpu][model]") {
     // sigma_bos != sigma, switching it on must change nothing.
     m.ln = LNState(c.num_layers);
     m.ln.eot_token = 10;
-    for (int l = 0; l < c.num_layers; l++) m.ln.ln2[l] = m.ln.ln1qk[l] = {true, 1.2f, 5.0f};
-    m.ln.lnf = {true, 1.4f, 6.0f};
+    for (int l = 0; l < c.num_layers; l++) m.ln.path(PATH_LN2, l) = m.ln.path(PATH_LN1QK, l) = {true, 1.2f, 5.0f};
+    m.ln.path(PATH_LNF) = {true, 1.4f, 6.0f};
     m.forward(in, nullptr, 1, 6);
     std::vector<double> off = m.logits;
     m.ln.eot_special = true;
@@ -146,12 +146,12 @@ TEST_CASE("the specials change exactly the tokens they name", "[cpu][model]") {
     for (size_t i = 0; i < off.size(); i++) REQUIRE(m.logits[i] == off[i]);
     m.ln = LNState(c.num_layers);
     m.ln.eot_token = 10;
-    m.ln.ln1v[0] = {true, 1.0f, 1.0f};
+    m.ln.path(PATH_LN1V, 0) = {true, 1.0f, 1.0f};
     // BOS rule on the same path: position 0 is the only one divided differently, so every
     // position (attending to 0) changes; with sigma_bos == sigma nothing changes.
     m.ln.eot_special = false;
     m.ln.bos_special = true;
-    m.ln.ln1v[0].sigma_bos = 1.0f;
+    m.ln.path(PATH_LN1V, 0).sigma_bos = 1.0f;
     m.forward(in, nullptr, 1, 6);
     for (size_t i = 0; i < a.size(); i++) REQUIRE(m.logits[i] == a[i]);
 }
@@ -228,10 +228,10 @@ TEST_CASE("GPT2CPU: sigma observations are the mean per-token std at each site",
             all += std::sqrt(var + 1e-5) / (B * T);
             if (t == 0) bos += std::sqrt(var + 1e-5) / B;
         }
-    CHECK(m.sigma_obs().ln1[0] == Approx(all).epsilon(1e-5));
-    CHECK(m.sigma_obs().ln1_bos[0] == Approx(bos).epsilon(1e-5));
-    CHECK(m.sigma_obs().ln2[1] > 0.0f);
-    CHECK(m.sigma_obs().lnf > 0.0f);
+    CHECK(m.sigma_obs().at(SITE_LN1, 0).sigma == Approx(all).epsilon(1e-5));
+    CHECK(m.sigma_obs().at(SITE_LN1, 0).sigma_bos == Approx(bos).epsilon(1e-5));
+    CHECK(m.sigma_obs().at(SITE_LN2, 1).sigma > 0.0f);
+    CHECK(m.sigma_obs().at(SITE_LNF).sigma > 0.0f);
 }
 
 TEST_CASE("GPT2CPU: AdamW decays only 2-D tensors", "[cpu][model][adamw]") {
@@ -316,7 +316,7 @@ TEST_CASE("GPT2CPU from a model file takes its parameters and LN trailer", "[cpu
     std::vector<float> p(src.num_parameters());
     src.get_parameters(p.data());
     LNState ln(src.config().num_layers);
-    ln.ln1v[1] = {true, 1.25f, 2.5f};
+    ln.path(PATH_LN1V, 1) = {true, 1.25f, 2.5f};
     ln.bos_special = true;
     const std::string path = "build/tests/cpu_model_file.bin";
     write_model_file(path, src.config(), p.data(), 3, &ln);
@@ -324,8 +324,8 @@ TEST_CASE("GPT2CPU from a model file takes its parameters and LN trailer", "[cpu
     std::vector<float> q(m.num_parameters());
     m.get_parameters(q.data());
     CHECK(q == p);
-    CHECK(m.ln_state().ln1v[1].frozen);
-    CHECK(m.ln_state().ln1v[1].sigma == 1.25f);
+    CHECK(m.ln_state().path(PATH_LN1V, 1).frozen);
+    CHECK(m.ln_state().path(PATH_LN1V, 1).sigma == 1.25f);
     CHECK(m.ln_state().bos_special);
-    CHECK_FALSE(m.ln_state().ln2[0].frozen);
+    CHECK_FALSE(m.ln_state().path(PATH_LN2, 0).frozen);
 }

@@ -11,33 +11,26 @@
 
 static const int EOT = 5;
 
-// Per-token reciprocal divisor of a FROZEN path (METHOD.md §2): sigma, or sigma_bos at
-// position 0 (bos rule) and at EOT tokens (eot rule, ln1v paths only).
-static Vd frozen_rstd(const LNPathDev& p, const std::vector<int>& tok, int T) {
+// Per-token reciprocal divisor of a FROZEN path: the rule of host/ln_paths.h.
+static Vd frozen_rstd(const LNPathParams& p, const std::vector<int>& tok, int T) {
     Vd r(tok.size());
-    for (size_t i = 0; i < tok.size(); i++) {
-        double s = p.sigma;
-        if (p.bos_special && i % T == 0) s = p.sigma_bos;
-        if (p.eot_special && tok[i] == p.eot_token) s = p.sigma_bos;
-        r[i] = 1.0 / (double)(float)s;
-    }
+    for (size_t i = 0; i < tok.size(); i++) r[i] = 1.0 / (double)noln::ln_frozen_divisor(p, (int)(i % T), tok[i]);
     return r;
 }
 
-static LNPathDev make_path(bool frozen, float sigma, float sigma_bos, bool bos, bool eot) {
+// An ln1v path (which has the EOT rule) when eot, else an ln1qk path, of a 1-layer state.
+static LNPathParams make_path(bool frozen, float sigma, float sigma_bos, bool bos, bool eot) {
     noln::LNState s(1);
     s.bos_special = bos;
     s.eot_special = eot;
     s.eot_token = EOT;
-    noln::LNPath p;
-    p.frozen = frozen;
-    p.sigma = sigma;
-    p.sigma_bos = sigma_bos;
-    return ln_path_dev(p, s, eot);
+    const noln::PathKind k = eot ? noln::PATH_LN1V : noln::PATH_LN1QK;
+    s.path(k, 0) = {frozen, sigma, sigma_bos};
+    return ln_path_params(s, noln::path_index(k, 0, 1));
 }
 
 // One site: p2 == nullptr for a single path; fuse_residual adds a second input first.
-static void run_case(const char* name, int B, int T, int C, const LNPathDev& p1, const LNPathDev* p2,
+static void run_case(const char* name, int B, int T, int C, const LNPathParams& p1, const LNPathParams* p2,
                      bool fuse_residual, uint64_t seed) {
     const int N = B * T;
     const size_t NC = (size_t)N * C;
@@ -65,13 +58,28 @@ static void run_case(const char* name, int B, int T, int C, const LNPathDev& p1,
     float *d_mean = dev_alloc<float>(N), *d_r1 = dev_alloc<float>(N), *d_r2 = dev_alloc<float>(N);
     float *d_part = dev_alloc<float>(2 * ln_forward_blocks(N)), *d_obs = dev_alloc<float>(2);
     int* d_tok = to_dev_int(tok);
-    LNPathDev* d_p = dev_alloc<LNPathDev>(2);
-    CUDA_CHECK(cudaMemcpy(d_p, &p1, sizeof(LNPathDev), cudaMemcpyHostToDevice));
-    if (p2) CUDA_CHECK(cudaMemcpy(d_p + 1, p2, sizeof(LNPathDev), cudaMemcpyHostToDevice));
+    LNPathParams* d_p = dev_alloc<LNPathParams>(2);
+    CUDA_CHECK(cudaMemcpy(d_p, &p1, sizeof(LNPathParams), cudaMemcpyHostToDevice));
+    if (p2) CUDA_CHECK(cudaMemcpy(d_p + 1, p2, sizeof(LNPathParams), cudaMemcpyHostToDevice));
 
-    ln_path_forward(d_out1, d_r1, d_p, p2 ? d_out2 : nullptr, p2 ? d_r2 : nullptr, p2 ? d_p + 1 : nullptr,
-                    d_mean, fuse_residual ? d_x : nullptr, d_a, fuse_residual ? d_b : nullptr, d_w, d_bias,
-                    d_tok, d_part, d_obs, N, T, C);
+    LNSiteForward f;
+    f.p1 = {d_out1, d_r1, d_p};
+    if (p2) f.p2 = {d_out2, d_r2, d_p + 1};
+    f.mean = d_mean;
+    f.x = d_a;
+    if (fuse_residual) {
+        f.resid_b = d_b;
+        f.resid_out = d_x;
+    }
+    f.w = d_w;
+    f.b = d_bias;
+    f.tokens = d_tok;
+    f.obs_partial = d_part;
+    f.obs = d_obs;
+    f.N = N;
+    f.T = T;
+    f.C = C;
+    ln_path_forward(f);
 
     char what[160];
     if (fuse_residual) {
@@ -115,8 +123,19 @@ static void run_case(const char* name, int B, int T, int C, const LNPathDev& p1,
     floatX *d_dout1 = to_dev<floatX>(dout1), *d_dout2 = to_dev<floatX>(dout2);
     floatX *d_dinp = to_dev<floatX>(dinp), *d_dw = to_dev<floatX>(dw), *d_db = to_dev<floatX>(db);
     float* d_scr = dev_alloc<float>(ln_backward_scratch_floats(N, C));
-    ln_path_backward(d_dinp, d_dw, d_db, d_dout1, d_r1, d_p, p2 ? d_dout2 : nullptr, p2 ? d_r2 : nullptr,
-                     p2 ? d_p + 1 : nullptr, fuse_residual ? d_x : d_a, d_mean, d_w, d_scr, N, C);
+    LNSiteBackward g;
+    g.p1 = {d_dout1, d_r1, d_p};
+    if (p2) g.p2 = {d_dout2, d_r2, d_p + 1};
+    g.dx = d_dinp;
+    g.dw = d_dw;
+    g.db = d_db;
+    g.x = fuse_residual ? d_x : d_a;
+    g.mean = d_mean;
+    g.w = d_w;
+    g.scratch = d_scr;
+    g.N = N;
+    g.C = C;
+    ln_path_backward(g);
     noln::layernorm_backward(dinp.data(), dw.data(), db.data(), dout1.data(), x.data(), w.data(), mean1.data(),
                              rs1.data(), N, C, p1.frozen != 0);
     if (p2)
@@ -138,11 +157,11 @@ static void run_case(const char* name, int B, int T, int C, const LNPathDev& p1,
 }
 
 int main() {
-    const LNPathDev real = make_path(false, 1, 1, false, false);
-    const LNPathDev frozen = make_path(true, 1.7f, 2.9f, false, false);
-    const LNPathDev frozen_bos = make_path(true, 1.7f, 2.9f, true, false);
-    const LNPathDev frozen_v_eot = make_path(true, 0.8f, 3.1f, true, true);
-    const LNPathDev real_v_eot = make_path(false, 0.8f, 3.1f, true, true);  // specials ignored when REAL
+    const LNPathParams real = make_path(false, 1, 1, false, false);
+    const LNPathParams frozen = make_path(true, 1.7f, 2.9f, false, false);
+    const LNPathParams frozen_bos = make_path(true, 1.7f, 2.9f, true, false);
+    const LNPathParams frozen_v_eot = make_path(true, 0.8f, 3.1f, true, true);
+    const LNPathParams real_v_eot = make_path(false, 0.8f, 3.1f, true, true);  // specials ignored when REAL
     struct Shape { int B, T, C; };
     for (Shape s : {Shape{3, 7, 37}, Shape{2, 5, 100}, Shape{1, 9, 64}, Shape{4, 1, 33}}) {
         uint64_t seed = s.B * 1000 + s.T * 10 + s.C;

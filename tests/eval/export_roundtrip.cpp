@@ -41,14 +41,14 @@ int main(int argc, char** argv) {
         write_case(dir, "plain", c, p, s, s, ExportOptions(), tok, B, T);
 
         LNState split = s;
-        split.ln1v[0].sigma *= 1.6f;
-        split.ln1v[2].sigma *= 0.7f;
+        split.path(PATH_LN1V, 0).sigma *= 1.6f;
+        split.path(PATH_LN1V, 2).sigma *= 0.7f;
         ExportOptions fold;
         fold.fold_ln1_split = true;
         write_case(dir, "fold", c, p, split, split, fold, tok, B, T);
 
         LNState off = s;
-        off.ln2[1].sigma *= 1.02f;
+        off.path(PATH_LN2, 1).sigma *= 1.02f;
         write_case(dir, "wrong", c, p, s, off, ExportOptions(), tok, B, T);
         printf("export_roundtrip: wrote %s/{plain,fold,wrong} and their .ref files\n", dir.c_str());
         return 0;

@@ -36,10 +36,10 @@ TEST_CASE("export refuses states a stock HF GPT-2 cannot express", "[export]") {
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), real), Contains("still REAL"));
 
     LNState one_real = evaltest::frozen_state(c.num_layers);
-    one_real.ln1v[1].frozen = false;
+    one_real.path(PATH_LN1V, 1).frozen = false;
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), one_real), Contains("ln1v 1/2"));
     LNState lnf_real = evaltest::frozen_state(c.num_layers);
-    lnf_real.lnf.frozen = false;
+    lnf_real.path(PATH_LNF).frozen = false;
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), lnf_real), Contains("lnf 0/1"));
 
     LNState bos = evaltest::frozen_state(c.num_layers);
@@ -50,7 +50,7 @@ TEST_CASE("export refuses states a stock HF GPT-2 cannot express", "[export]") {
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), eot), Contains("EOT special divisor"));
 
     LNState split = evaltest::frozen_state(c.num_layers);
-    split.ln1v[1].sigma *= 1.25f;
+    split.path(PATH_LN1V, 1).sigma *= 1.25f;
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), split), Contains("layer 1 has ln1qk sigma"));
     // the fold option accepts exactly that case, and still refuses the others
     ExportOptions fold;
@@ -59,11 +59,11 @@ TEST_CASE("export refuses states a stock HF GPT-2 cannot express", "[export]") {
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), bos, fold), Contains("BOS"));
 
     LNState zero = evaltest::frozen_state(c.num_layers);
-    zero.ln2[0].sigma = 0.0f;
+    zero.path(PATH_LN2, 0).sigma = 0.0f;
     REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), zero), Contains("ln2[0] has frozen sigma 0"));
     LNState nan = evaltest::frozen_state(c.num_layers);
-    nan.lnf.sigma = NAN;
-    REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), nan), Contains("lnf[0]"));
+    nan.path(PATH_LNF).sigma = NAN;
+    REQUIRE_THROWS_WITH(export_hf_lnfree(dir, c, p.data(), nan), Contains("lnf has frozen sigma"));
 
     // nothing was written by any refused export
     REQUIRE_FALSE(file_exists(dir + "/config.json"));
@@ -85,10 +85,10 @@ TEST_CASE("eps trick: every gamma times 1e6/sigma, everything else untouched", "
         }
     };
     for (int l = 0; l < c.num_layers; l++) {
-        expect_scaled(P_LN1W, l, s.ln1qk[l].sigma);
-        expect_scaled(P_LN2W, l, s.ln2[l].sigma);
+        expect_scaled(P_LN1W, l, s.path(PATH_LN1QK, l).sigma);
+        expect_scaled(P_LN2W, l, s.path(PATH_LN2, l).sigma);
     }
-    expect_scaled(P_LNFW, 0, s.lnf.sigma);
+    expect_scaled(P_LNFW, 0, s.path(PATH_LNF).sigma);
     size_t sizes[NUM_PARAM_TENSORS];
     param_sizes(c, sizes);
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
@@ -106,8 +106,8 @@ static void check_exported_matches_engine(const LNState& s, const ExportOptions&
     std::vector<float> p = evaltest::random_params(c, 3);
     std::vector<float> q = lnfree_hf_params(c, p.data(), s, o);
     LNState hf(c.num_layers);  // what an HF ln module does with eps = 1e12, in our terms
-    for (int l = 0; l < c.num_layers; l++) hf.ln2[l] = hf.ln1qk[l] = hf.ln1v[l] = {true, 1e6f, 1.0f};
-    hf.lnf = {true, 1e6f, 1.0f};
+    for (int l = 0; l < c.num_layers; l++) hf.path(PATH_LN2, l) = hf.path(PATH_LN1QK, l) = hf.path(PATH_LN1V, l) = {true, 1e6f, 1.0f};
+    hf.path(PATH_LNF) = {true, 1e6f, 1.0f};
 
     const int B = 2, T = 12, V = c.vocab_size;
     std::vector<int> tok(B * T);
@@ -139,14 +139,14 @@ TEST_CASE("exported parameters reproduce the engine's frozen model", "[export]")
 
 TEST_CASE("fold_ln1_split folds s_qk/s_v into the V columns exactly", "[export]") {
     LNState s = evaltest::frozen_state(3);
-    s.ln1v[0].sigma *= 1.7f;
-    s.ln1v[2].sigma *= 0.6f;
+    s.path(PATH_LN1V, 0).sigma *= 1.7f;
+    s.path(PATH_LN1V, 2).sigma *= 0.6f;
     ExportOptions o;
     o.fold_ln1_split = true;
     check_exported_matches_engine(s, o);
     // and without the fold the V path would be wrong: the check above must be able to fail
     LNState wrong = s;
-    for (int l = 0; l < 3; l++) wrong.ln1v[l].sigma = wrong.ln1qk[l].sigma;
+    for (int l = 0; l < 3; l++) wrong.path(PATH_LN1V, l).sigma = wrong.path(PATH_LN1QK, l).sigma;
     GPT2Config c = evaltest::tiny_config(3, 16, 2, 64, 16);
     std::vector<float> p = evaltest::random_params(c, 3);
     GPT2CPU a(c), b(c);
@@ -189,9 +189,9 @@ TEST_CASE("export writes config.json with eps 1e12 and the scaled gammas", "[exp
     std::vector<float> g1 = find("h.1.ln_1.weight"), b1 = find("h.1.ln_1.bias"), gf = find("ln_f.weight");
     REQUIRE((int)g1.size() == C);
     for (int i = 0; i < C; i++) {
-        REQUIRE(g1[i] == Approx((double)p[param_offset(c, P_LN1W) + C + i] * 1e6 / s.ln1qk[1].sigma).epsilon(1e-6));
+        REQUIRE(g1[i] == Approx((double)p[param_offset(c, P_LN1W) + C + i] * 1e6 / s.path(PATH_LN1QK, 1).sigma).epsilon(1e-6));
         REQUIRE(b1[i] == p[param_offset(c, P_LN1B) + C + i]);
-        REQUIRE(gf[i] == Approx((double)p[param_offset(c, P_LNFW) + i] * 1e6 / s.lnf.sigma).epsilon(1e-6));
+        REQUIRE(gf[i] == Approx((double)p[param_offset(c, P_LNFW) + i] * 1e6 / s.path(PATH_LNF).sigma).epsilon(1e-6));
     }
 }
 

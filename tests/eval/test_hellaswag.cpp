@@ -86,7 +86,7 @@ TEST_CASE("HellaSwag acc_norm picks the completion with the lowest mean CE", "[e
     GPT2CPU m(c);
     m.set_parameters(p.data());
     LNState s(c.num_layers);  // a mix of REAL and FROZEN paths: the eval must not care
-    s.ln2[0] = {true, 0.5f, 1.0f};
+    s.path(PATH_LN2, 0) = {true, 0.5f, 1.0f};
     m.set_ln_state(s);
     Case k = make_case(m, 11, 5);
     REQUIRE(k.expected_correct > 0);

@@ -1,6 +1,6 @@
 // Unit tests for the shared helpers host/gpt2_config.cpp and host/ln_state.cpp.
 #include "host/gpt2_config.h"
-#include "host/ln_state.h"
+#include "host/ln_paths.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;
@@ -68,10 +68,10 @@ TEST_CASE("gpt2_config: validate_config names the source and the problem", "[gpt
 }
 
 TEST_CASE("ln_state: paths, counts and the split rule", "[ln_state]") {
-    CHECK(std::string(PATH_NAMES[PATH_LN2]) == "ln2");
-    CHECK(std::string(PATH_NAMES[PATH_LN1QK]) == "ln1qk");
-    CHECK(std::string(PATH_NAMES[PATH_LN1V]) == "ln1v");
-    CHECK(std::string(PATH_NAMES[PATH_LNF]) == "lnf");
+    CHECK(std::string(PATH_KINDS[PATH_LN2].name) == "ln2");
+    CHECK(std::string(PATH_KINDS[PATH_LN1QK].name) == "ln1qk");
+    CHECK(std::string(PATH_KINDS[PATH_LN1V].name) == "ln1v");
+    CHECK(std::string(PATH_KINDS[PATH_LNF].name) == "lnf");
     LNState s(3);
     CHECK(s.num_layers() == 3);
     CHECK(s.paths_in(PATH_LN2) == 3);
@@ -79,11 +79,11 @@ TEST_CASE("ln_state: paths, counts and the split rule", "[ln_state]") {
     CHECK(s.all_real());
     CHECK_FALSE(s.all_frozen());
     s.path(PATH_LN2, 1).frozen = true;
-    CHECK(s.ln2[1].frozen);
+    CHECK(s.path(PATH_LN2, 1).frozen);
     CHECK(s.frozen_count(PATH_LN2) == 1);
     CHECK_FALSE(s.all_real());
     s.path(PATH_LNF, 7).frozen = true;  // layer ignored for lnf
-    CHECK(s.lnf.frozen);
+    CHECK(s.path(PATH_LNF).frozen);
     CHECK_THROWS(s.path(PATH_LN1QK, 3));
     for (int k = 0; k < NUM_PATH_KINDS; k++)
         for (int l = 0; l < s.paths_in((PathKind)k); l++) s.path((PathKind)k, l).frozen = true;
@@ -91,20 +91,72 @@ TEST_CASE("ln_state: paths, counts and the split rule", "[ln_state]") {
     CHECK(s.frozen_count(PATH_LN1V) == 3);
     // split: both frozen with equal divisors -> not split; differing sigma -> split
     CHECK_FALSE(s.ln1_split(0));
-    s.ln1v[0].sigma = 2.0f;
+    s.path(PATH_LN1V, 0).sigma = 2.0f;
     CHECK(s.ln1_split(0));
-    s.ln1v[0].sigma = 1.0f;
-    s.ln1v[0].sigma_bos = 3.0f;
+    s.path(PATH_LN1V, 0).sigma = 1.0f;
+    s.path(PATH_LN1V, 0).sigma_bos = 3.0f;
     CHECK(s.ln1_split(0));
-    s.ln1v[0].sigma_bos = 1.0f;
+    s.path(PATH_LN1V, 0).sigma_bos = 1.0f;
     s.eot_special = true;  // EOT rule touches ln1v only
     CHECK(s.ln1_split(0));
     s.eot_special = false;
-    s.ln1v[2].frozen = false;  // one frozen, one real
+    s.path(PATH_LN1V, 2).frozen = false;  // one frozen, one real
     CHECK(s.ln1_split(2));
-    s.ln1qk[2].frozen = false;
-    s.ln1qk[2].sigma = 5.0f;  // both real: sigmas do not matter
+    s.path(PATH_LN1QK, 2).frozen = false;
+    s.path(PATH_LN1QK, 2).sigma = 5.0f;  // both real: sigmas do not matter
     CHECK_FALSE(s.ln1_split(2));
     const LNState& cs = s;
-    CHECK(&cs.path(PATH_LN1QK, 2) == &s.ln1qk[2]);
+    CHECK(&cs.path(PATH_LN1QK, 2) == &s.path(PATH_LN1QK, 2));
+}
+
+TEST_CASE("ln_paths: the path order and the site order", "[ln_state]") {
+    // path order: ln2[0..L-1], ln1qk[0..L-1], ln1v[0..L-1], lnf (the file formats' order)
+    const int L = 3;
+    REQUIRE(num_paths(L) == 3 * L + 1);
+    const char* want[] = {"ln2[0]", "ln2[1]", "ln2[2]", "ln1qk[0]", "ln1qk[1]", "ln1qk[2]",
+                          "ln1v[0]", "ln1v[1]", "ln1v[2]", "lnf"};
+    for (int i = 0; i < num_paths(L); i++) {
+        INFO("path " << i);
+        const PathId p = path_at(i, L);
+        CHECK(path_label(p) == want[i]);
+        CHECK(path_index(p.kind, p.layer, L) == i);
+    }
+    // site order: ln1[0], ln2[0], ln1[1], ln2[1], ..., lnf (the training state's EMA order)
+    REQUIRE(num_sites(L) == 2 * L + 1);
+    for (int l = 0; l < L; l++) {
+        CHECK(site_index(SITE_LN1, l, L) == 2 * l);
+        CHECK(site_index(SITE_LN2, l, L) == 2 * l + 1);
+        CHECK(site_of(PATH_LN1QK, l, L) == 2 * l);
+        CHECK(site_of(PATH_LN1V, l, L) == 2 * l);
+        CHECK(site_of(PATH_LN2, l, L) == 2 * l + 1);
+    }
+    CHECK(site_index(SITE_LNF, 0, L) == 2 * L);
+    CHECK(site_of(PATH_LNF, 0, L) == 2 * L);
+    SigmaObs o(L);
+    CHECK_THROWS(o.at(SITE_LN2, L));
+    CHECK(&o.at(SITE_LNF, 5) == &o.sites.back());  // layer ignored for lnf
+}
+
+TEST_CASE("ln_paths: the frozen divisor rule", "[ln_state]") {
+    LNState s(2);
+    s.eot_token = 7;
+    s.path(PATH_LN1QK, 1) = {true, 2.0f, 5.0f};
+    s.path(PATH_LN1V, 1) = {true, 3.0f, 6.0f};
+    const int qk = path_index(PATH_LN1QK, 1, 2), v = path_index(PATH_LN1V, 1, 2);
+    // no special on: sigma everywhere
+    CHECK(ln_frozen_divisor(ln_path_params(s, qk), 0, 7) == 2.0f);
+    CHECK(ln_frozen_divisor(ln_path_params(s, v), 0, 7) == 3.0f);
+    // BOS: position 0 of every path uses sigma_bos
+    s.bos_special = true;
+    CHECK(ln_frozen_divisor(ln_path_params(s, qk), 0, 1) == 5.0f);
+    CHECK(ln_frozen_divisor(ln_path_params(s, qk), 1, 1) == 2.0f);
+    // EOT: only the path kinds with the EOT rule (ln1v), any position
+    s.bos_special = false;
+    s.eot_special = true;
+    CHECK(ln_frozen_divisor(ln_path_params(s, qk), 3, 7) == 2.0f);
+    CHECK(ln_frozen_divisor(ln_path_params(s, v), 3, 7) == 6.0f);
+    CHECK(ln_frozen_divisor(ln_path_params(s, v), 3, 6) == 3.0f);
+    CHECK(ln_frozen_divisor(ln_path_params(s, v), 3, -1) == 3.0f);  // token unknown
+    CHECK(ln_path_params(s, qk).eot_special == 0);
+    CHECK(ln_path_params(s, v).eot_special == 1);
 }

@@ -142,10 +142,10 @@ TEST_CASE("model_file: LN trailer layout and round trip", "[model_file][trailer]
     GPT2Config c = tiny();
     auto p = random_params(TINY_N, 3);
     LNState s(2);
-    s.ln2[1].frozen = true; s.ln2[1].sigma = 2.5f; s.ln2[1].sigma_bos = 7.0f;
-    s.ln1qk[0].frozen = true; s.ln1qk[0].sigma = 0.75f; s.ln1qk[0].sigma_bos = 3.0f;
-    s.ln1v[1].sigma = 9.0f;  // REAL path: stored, unused
-    s.lnf.frozen = true; s.lnf.sigma = 11.0f; s.lnf.sigma_bos = 12.0f;
+    s.path(PATH_LN2, 1).frozen = true; s.path(PATH_LN2, 1).sigma = 2.5f; s.path(PATH_LN2, 1).sigma_bos = 7.0f;
+    s.path(PATH_LN1QK, 0).frozen = true; s.path(PATH_LN1QK, 0).sigma = 0.75f; s.path(PATH_LN1QK, 0).sigma_bos = 3.0f;
+    s.path(PATH_LN1V, 1).sigma = 9.0f;  // REAL path: stored, unused
+    s.path(PATH_LNF).frozen = true; s.path(PATH_LNF).sigma = 11.0f; s.path(PATH_LNF).sigma_bos = 12.0f;
     s.bos_special = false; s.eot_special = true; s.eot_token = 9;
     write_model_file(td.file("t.bin"), c, p.data(), 3, &s);
     std::string bytes = read_bytes(td.file("t.bin"));
@@ -159,21 +159,21 @@ TEST_CASE("model_file: LN trailer layout and round trip", "[model_file][trailer]
     CHECK(m.ln.eot_special);
     CHECK_FALSE(m.ln.bos_special);
     CHECK(m.ln.eot_token == 9);
-    CHECK(m.ln.ln2[1].frozen);
-    CHECK(m.ln.ln2[1].sigma == 2.5f);
-    CHECK(m.ln.ln2[1].sigma_bos == 7.0f);
-    CHECK_FALSE(m.ln.ln2[0].frozen);
-    CHECK(m.ln.ln1qk[0].frozen);
-    CHECK(m.ln.ln1qk[0].sigma == 0.75f);
-    CHECK_FALSE(m.ln.ln1v[1].frozen);
-    CHECK(m.ln.ln1v[1].sigma == 9.0f);
-    CHECK(m.ln.lnf.frozen);
-    CHECK(m.ln.lnf.sigma_bos == 12.0f);
+    CHECK(m.ln.path(PATH_LN2, 1).frozen);
+    CHECK(m.ln.path(PATH_LN2, 1).sigma == 2.5f);
+    CHECK(m.ln.path(PATH_LN2, 1).sigma_bos == 7.0f);
+    CHECK_FALSE(m.ln.path(PATH_LN2, 0).frozen);
+    CHECK(m.ln.path(PATH_LN1QK, 0).frozen);
+    CHECK(m.ln.path(PATH_LN1QK, 0).sigma == 0.75f);
+    CHECK_FALSE(m.ln.path(PATH_LN1V, 1).frozen);
+    CHECK(m.ln.path(PATH_LN1V, 1).sigma == 9.0f);
+    CHECK(m.ln.path(PATH_LNF).frozen);
+    CHECK(m.ln.path(PATH_LNF).sigma_bos == 12.0f);
     // bf16 body with a trailer
     write_model_file(td.file("t5.bin"), c, p.data(), 5, &s);
     ModelFile m5 = read_model_file(td.file("t5.bin"));
     CHECK(m5.has_ln_state);
-    CHECK(m5.ln.lnf.sigma == 11.0f);
+    CHECK(m5.ln.path(PATH_LNF).sigma == 11.0f);
     CHECK(read_bytes(td.file("t5.bin")).size() == 1024 + 2 * TINY_N + 1024 + 7 * 12);
 }
 
@@ -212,7 +212,7 @@ TEST_CASE("model_file: bad files name the file and the problem", "[model_file][b
         {"trlong.bin", good + trailer_bytes(2, 0, 0, fr, one, one) + "x", "1 bytes of trailing garbage"},
         {"trflags.bin", good + trailer_bytes(2, 4, 0, fr, one, one), "unknown bits"},
         {"trsigma0.bin", good + trailer_bytes(2, 0, 0, fr, bad_sigma, one), "ln1qk[1] is frozen with sigma 0"},
-        {"trsigmanan.bin", good + trailer_bytes(2, 0, 0, fr, nan_sigma, one), "lnf[0] is frozen with sigma nan"},
+        {"trsigmanan.bin", good + trailer_bytes(2, 0, 0, fr, nan_sigma, one), "lnf is frozen with sigma nan"},
         {"trbos.bin", good + trailer_bytes(2, 1, 0, fr, one, neg_bos), "ln2[0] is frozen with sigma_bos -1"},
         {"trfrozen.bin", good + trailer_bytes(2, 0, 0, fr2, one, one), "frozen=2"},
         {"treot.bin", good + trailer_bytes(2, 2, 10, fr, one, one), "eot_token 10 is outside"},
@@ -238,8 +238,8 @@ TEST_CASE("model_file: writes are atomic and refuse bad input", "[model_file][wr
     write_model_file(path, c, p.data(), 3, nullptr);
     const std::string before = read_bytes(path);
     LNState s(2);
-    s.ln2[0].frozen = true;
-    s.ln2[0].sigma = -1.0f;
+    s.path(PATH_LN2, 0).frozen = true;
+    s.path(PATH_LN2, 0).sigma = -1.0f;
     REQUIRE_THROWS_WITH(write_model_file(path, c, p.data(), 3, &s), NAMES(path, "sigma -1"));
     LNState wrongL(3);
     REQUIRE_THROWS_WITH(write_model_file(path, c, p.data(), 3, &wrongL), NAMES(path, "3 layers"));

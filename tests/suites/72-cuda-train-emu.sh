@@ -7,9 +7,8 @@
 # 1 rank (-b 4). A model too big for the device exits 1 with the size and what it was for.
 # BF16 (train_gpt2_noln_emu_bf16) on the same config: checkpoints are v5 model files with
 # master weights in the state; a run stopped after step 5 (between the ln1qk and ln1v
-# removals) and resumed logs the uninterrupted run's main.log byte for byte; a version 1
-# checkpoint (v3 file of masters, made by tests/train/legacy_ckpt.py) still resumes, with a
-# note, close to it; the FP32 trainer refuses a BF16 checkpoint.
+# removals) and resumed logs the uninterrupted run's main.log byte for byte; the FP32
+# trainer refuses a BF16 checkpoint.
 set -uo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 PY=${PYTHON:-/usr/bin/python3}
@@ -72,15 +71,10 @@ if $EMUB "${F[@]}" -b 4 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
     ok "BF16 checkpoint: v5 model file, version 2 state with $(echo $s | cut -d' ' -f11) master weights"
   else bad "BF16 checkpoint headers: model '$m', state '$s'"; fi
   $EMUB "${F0[@]}" -x 5 -b 4 -n 5 -o "$W/bfs" > "$W/bfs1.out" 2>&1 || bad "BF16 run to step 5 failed"
-  cp -r "$W/bfs" "$W/bfl"
   if $EMUB "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bfs" > "$W/bfs2.out" 2>&1 && grep -q 'resumed from step 5' "$W/bfs2.out" \
      && cmp -s "$W/bf/main.log" "$W/bfs/main.log" && cmp -s "$W/bf/model_00000010.bin" "$W/bfs/model_00000010.bin"; then
     ok "BF16 resume after step 5: main.log ($(grep -c trl: "$W/bf/main.log") train losses) and step-10 checkpoint byte for byte"
   else bad "BF16 resume exactness"; diff "$W/bf/main.log" "$W/bfs/main.log" | head; tail -3 "$W/bfs2.out"; fi
-  if "$PY" tests/train/legacy_ckpt.py "$W/bfl" 5 > /dev/null \
-     && $EMUB "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bfl" > "$W/bfl.out" 2>&1 && grep -q 'version 1 state without master weights' "$W/bfl.out" \
-     && r=$(same_losses "$W/bf/main.log" "$W/bfl/main.log"); then ok "version 1 BF16 checkpoint resumes with a note: $r"
-  else bad "version 1 BF16 checkpoint resume"; tail -3 "$W/bfl.out"; fi
   if $EMU "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bf" > "$W/bf32.out" 2>&1; then bad "FP32 trainer resumed a BF16 checkpoint"
   elif grep -q 'state_00000010_00000.bin: cannot resume.*from a BF16.*this trainer is FP32' "$W/bf32.out"; then ok "FP32 trainer refuses a BF16 checkpoint, naming both"
   else bad "FP32-vs-BF16 refusal message"; tail -3 "$W/bf32.out"; fi

@@ -71,13 +71,13 @@ public:
         if (script) obs = script(forwards);
         else {
             for (int l = 0; l < 2; l++) {
-                obs.ln1[l] = 1 + 0.5f * l + std::fabs(p[l]) + 0.01f * in[0];
-                obs.ln2[l] = 2 + 0.5f * l + std::fabs(p[2 + l]) + 0.01f * in[1];
-                obs.ln1_bos[l] = obs.ln1[l] * 0.5f;
-                obs.ln2_bos[l] = obs.ln2[l] * 0.5f;
+                obs.at(SITE_LN1, l).sigma = 1 + 0.5f * l + std::fabs(p[l]) + 0.01f * in[0];
+                obs.at(SITE_LN2, l).sigma = 2 + 0.5f * l + std::fabs(p[2 + l]) + 0.01f * in[1];
+                obs.at(SITE_LN1, l).sigma_bos = obs.at(SITE_LN1, l).sigma * 0.5f;
+                obs.at(SITE_LN2, l).sigma_bos = obs.at(SITE_LN2, l).sigma * 0.5f;
             }
-            obs.lnf = 3 + std::fabs(p[4]);
-            obs.lnf_bos = obs.lnf * 0.5f;
+            obs.at(SITE_LNF).sigma = 3 + std::fabs(p[4]);
+            obs.at(SITE_LNF).sigma_bos = obs.at(SITE_LNF).sigma * 0.5f;
         }
         ForwardResult r;
         if (tg) {

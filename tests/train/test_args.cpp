@@ -37,7 +37,7 @@ TEST_CASE("a preset sets every hyperparameter", "[args]") {
     CHECK(a.beta2 == Approx(0.999));
     CHECK(a.aux_lambda == Approx(0.1));
     CHECK(a.sigma_momentum == Approx(0.9));
-    CHECK(a.remove.lnf == 104);
+    CHECK(a.remove.at(PATH_LNF).start == 104);
     TrainArgs b = parse({"-e", "d2", "-i", "x", "--preset", "paper-b-large"});
     CHECK(b.final_frac * b.lr == Approx(4e-5));
     CHECK(b.horizon() == 1200);
@@ -56,9 +56,9 @@ TEST_CASE("explicit flags override the preset before or after it", "[args]") {
         CHECK(a.steps == 50);
         CHECK(a.horizon() == 300);  // the preset's horizon stays unless --lr-horizon
         CHECK(a.aux_lambda == 0.0f);
-        CHECK(a.remove.ln2.start == 5);
-        CHECK(a.remove.ln2.gap == 1);
-        CHECK(a.remove.ln1qk.start == 44);  // untouched parts keep the preset's
+        CHECK(a.remove.at(PATH_LN2).start == 5);
+        CHECK(a.remove.at(PATH_LN2).gap == 1);
+        CHECK(a.remove.at(PATH_LN1QK).start == 44);  // untouched parts keep the preset's
         CHECK(a.T == 64);
         CHECK(a.warmup == 25);
     }

@@ -77,10 +77,10 @@ TEST_CASE("docs/training.md lists every preset with the code's numbers", "[docs]
         // preset | ln2 | ln1qk | ln1v | lnf | steps | horizon | tokens/step | -b | LR -> min |
         // warmup | wd | beta2 | lambda | momentum
         REQUIRE(r.size() == 15);
-        CHECK(r[1] == group(p.remove.ln2));
-        CHECK(r[2] == group(p.remove.ln1qk));
-        CHECK(r[3] == group(p.remove.ln1v));
-        CHECK(r[4] == (p.remove.lnf ? std::to_string(p.remove.lnf) : std::string("off")));
+        CHECK(r[1] == group(p.remove.at(PATH_LN2)));
+        CHECK(r[2] == group(p.remove.at(PATH_LN1QK)));
+        CHECK(r[3] == group(p.remove.at(PATH_LN1V)));
+        CHECK(r[4] == (p.remove.at(PATH_LNF).start ? std::to_string(p.remove.at(PATH_LNF).start) : std::string("off")));
         CHECK(number(r[5]) == p.steps);
         CHECK(number(r[6]) == p.lr_horizon);
         CHECK(number(r[7]) == p.tokens_per_step);

@@ -36,8 +36,8 @@ static SigmaObs scripted(int fwd) {
     // forward i observes 2^(i+1) at every site: 2, 4, 8, 16, ...
     SigmaObs o(2);
     float x = (float)(2 << fwd);
-    for (int l = 0; l < 2; l++) o.ln1[l] = o.ln2[l] = o.ln1_bos[l] = o.ln2_bos[l] = x;
-    o.lnf = o.lnf_bos = x;
+    for (int l = 0; l < 2; l++) o.at(SITE_LN1, l).sigma = o.at(SITE_LN2, l).sigma = o.at(SITE_LN1, l).sigma_bos = o.at(SITE_LN2, l).sigma_bos = x;
+    o.at(SITE_LNF).sigma = o.at(SITE_LNF).sigma_bos = x;
     return o;
 }
 
@@ -47,26 +47,26 @@ TEST_CASE("a path removed at step k is frozen for step k's forwards with the EMA
     m.script = scripted;
     FakeSource src(2, 4);
     TrainArgs a = base_args();
-    a.remove.ln2 = {3, 2};    // layer 0 at 3, layer 1 at 5
-    a.remove.ln1qk = {3, 0};  // both at 3
-    a.remove.ln1v = {4, 0};
-    a.remove.lnf = 2;
+    a.remove.at(PATH_LN2) = {3, 2};    // layer 0 at 3, layer 1 at 5
+    a.remove.at(PATH_LN1QK) = {3, 0};  // both at 3
+    a.remove.at(PATH_LN1V) = {4, 0};
+    a.remove.at(PATH_LNF).start = 2;
     TrainResult r = run_training(m, a, src, {});
     REQUIRE(m.forwards == 16);
     // EMA (m=0.5) after forwards with 2,4 | 8,16 | 32,64 | 128,256:
     //   after step 1: 2 -> 3; step 2: 5.5 -> 10.75; step 3: 21.375 -> 42.6875
-    for (int f : {0, 1, 2, 3}) CHECK_FALSE(m.ln_per_forward[f].ln2[0].frozen);
-    CHECK(m.ln_per_forward[2].lnf.frozen);
-    CHECK(m.ln_per_forward[2].lnf.sigma == 3.0f);
-    CHECK(m.ln_per_forward[4].ln2[0].frozen);
-    CHECK(m.ln_per_forward[4].ln2[0].sigma == 10.75f);
-    CHECK(m.ln_per_forward[4].ln1qk[1].sigma == 10.75f);
-    CHECK_FALSE(m.ln_per_forward[4].ln1v[1].frozen);
-    CHECK_FALSE(m.ln_per_forward[4].ln2[1].frozen);
+    for (int f : {0, 1, 2, 3}) CHECK_FALSE(m.ln_per_forward[f].path(PATH_LN2, 0).frozen);
+    CHECK(m.ln_per_forward[2].path(PATH_LNF).frozen);
+    CHECK(m.ln_per_forward[2].path(PATH_LNF).sigma == 3.0f);
+    CHECK(m.ln_per_forward[4].path(PATH_LN2, 0).frozen);
+    CHECK(m.ln_per_forward[4].path(PATH_LN2, 0).sigma == 10.75f);
+    CHECK(m.ln_per_forward[4].path(PATH_LN1QK, 1).sigma == 10.75f);
+    CHECK_FALSE(m.ln_per_forward[4].path(PATH_LN1V, 1).frozen);
+    CHECK_FALSE(m.ln_per_forward[4].path(PATH_LN2, 1).frozen);
     // ln1 kept tracking through step 3 because ln1v was still REAL
-    CHECK(m.ln_per_forward[6].ln1v[0].sigma == 42.6875f);
+    CHECK(m.ln_per_forward[6].path(PATH_LN1V, 0).sigma == 42.6875f);
     // ln2[1] froze at step 5 from its own EMA after step 4: 42.6875 -> (..+128)/2 -> (..+256)/2
-    CHECK(m.ln_per_forward[8].ln2[1].sigma == Approx((((42.6875 + 128) / 2) + 256) / 2));
+    CHECK(m.ln_per_forward[8].path(PATH_LN2, 1).sigma == Approx((((42.6875 + 128) / 2) + 256) / 2));
     CHECK(r.ln.all_frozen());
     CHECK(r.losses.size() == 8);
 }
@@ -77,17 +77,17 @@ TEST_CASE("a path removed at step 1 is calibrated on the first batch", "[loop][s
     FakeSource src(2, 4);
     TrainArgs a = base_args();
     a.steps = 2;
-    a.remove.ln2 = {1, 1};
+    a.remove.at(PATH_LN2) = {1, 1};
     run_training(m, a, src, {});
     // forward 0 is the calibration (no targets), observing 2; the training forwards follow
     REQUIRE(m.forwards == 5);
     CHECK_FALSE(m.forward_had_targets[0]);
     CHECK(m.forward_had_targets[1]);
-    CHECK(m.ln_per_forward[1].ln2[0].frozen);
-    CHECK(m.ln_per_forward[1].ln2[0].sigma == 2.0f);
+    CHECK(m.ln_per_forward[1].path(PATH_LN2, 0).frozen);
+    CHECK(m.ln_per_forward[1].path(PATH_LN2, 0).sigma == 2.0f);
     // layer 1 froze at step 2 with its EMA over the step-1 forwards (obs 4 and 8; the
     // calibration only initialised the due path): 4 -> 6
-    CHECK(m.ln_per_forward[3].ln2[1].sigma == 6.0f);
+    CHECK(m.ln_per_forward[3].path(PATH_LN2, 1).sigma == 6.0f);
     CHECK(src.counter == 4);  // the calibration batch is the first micro-batch, not an extra one
 }
 
@@ -124,9 +124,9 @@ TEST_CASE("resume reproduces the uninterrupted run bit for bit", "[loop][resume]
     TrainArgs a = base_args();
     a.steps = 10;
     a.lr_horizon = 10;
-    a.remove.ln2 = {3, 2};
-    a.remove.ln1qk = {7, 1};
-    a.remove.lnf = 9;
+    a.remove.at(PATH_LN2) = {3, 2};
+    a.remove.at(PATH_LN1QK) = {7, 1};
+    a.remove.at(PATH_LNF).start = 9;
     a.ckpt_every = 3;
     const std::string d1 = tmpdir("full"), d2 = tmpdir("split");
     a.out_dir = d1;
@@ -201,11 +201,11 @@ TEST_CASE("train state files reject truncation and bad magic", "[resume]") {
     s.step = 7;
     s.settings = "a=1\n";
     s.ln = LNState(2);
-    s.ln.ln2[1].frozen = true;
-    s.ln.ln2[1].sigma = 3.5f;
+    s.ln.path(PATH_LN2, 1).frozen = true;
+    s.ln.path(PATH_LN2, 1).sigma = 3.5f;
     s.ema = SigmaEMA(2, 0.9f);
-    s.ema.ln1[0] = 1.25f;
-    s.ema.ln1_seen[0] = 1;
+    s.ema.at(SITE_LN1, 0).sigma = 1.25f;
+    s.ema.at(SITE_LN1, 0).seen = 1;
     s.m = {1, 2, 3};
     s.v = {4, 5, 6};
     s.loader = std::string("ab\0c", 4);
@@ -213,10 +213,10 @@ TEST_CASE("train state files reject truncation and bad magic", "[resume]") {
     write_train_state(p, s);
     TrainState r = read_train_state(p);
     CHECK(r.step == 7);
-    CHECK(r.ln.ln2[1].frozen);
-    CHECK(r.ln.ln2[1].sigma == 3.5f);
-    CHECK(r.ema.ln1[0] == 1.25f);
-    CHECK(r.ema.ln1_seen[0] == 1);
+    CHECK(r.ln.path(PATH_LN2, 1).frozen);
+    CHECK(r.ln.path(PATH_LN2, 1).sigma == 3.5f);
+    CHECK(r.ema.at(SITE_LN1, 0).sigma == 1.25f);
+    CHECK(r.ema.at(SITE_LN1, 0).seen == 1);
     CHECK(r.v == std::vector<float>{4, 5, 6});
     CHECK(r.loader == s.loader);
     std::string bytes = read_file(p);

@@ -34,13 +34,13 @@ TEST_CASE("paper presets carry every number of METHOD.md section 5", "[presets]"
         INFO(r.name);
         const Preset* p = find_preset(r.name);
         REQUIRE(p != nullptr);
-        CHECK(p->remove.ln2.start == r.ln2s);
-        CHECK(p->remove.ln2.gap == r.ln2g);
-        CHECK(p->remove.ln1qk.start == r.qks);
-        CHECK(p->remove.ln1qk.gap == r.qkg);
-        CHECK(p->remove.ln1v.start == r.vs);
-        CHECK(p->remove.ln1v.gap == r.vg);
-        CHECK(p->remove.lnf == r.lnf);
+        CHECK(p->remove.at(PATH_LN2).start == r.ln2s);
+        CHECK(p->remove.at(PATH_LN2).gap == r.ln2g);
+        CHECK(p->remove.at(PATH_LN1QK).start == r.qks);
+        CHECK(p->remove.at(PATH_LN1QK).gap == r.qkg);
+        CHECK(p->remove.at(PATH_LN1V).start == r.vs);
+        CHECK(p->remove.at(PATH_LN1V).gap == r.vg);
+        CHECK(p->remove.at(PATH_LNF).start == r.lnf);
         CHECK(p->steps == r.steps);
         CHECK(p->lr_horizon == r.horizon);
         CHECK(p->tokens_per_step == r.tokens);
@@ -82,8 +82,8 @@ TEST_CASE("every paper preset removes its groups in order, one path per step, be
         LNState ln(r.depth);
         SigmaEMA ema(r.depth, 0.9f);
         SigmaObs obs(r.depth);
-        for (int l = 0; l < r.depth; l++) obs.ln1[l] = obs.ln2[l] = 1;
-        obs.lnf = 1;
+        for (int l = 0; l < r.depth; l++) obs.at(SITE_LN1, l).sigma = obs.at(SITE_LN2, l).sigma = 1;
+        obs.at(SITE_LNF).sigma = 1;
         ema.update(obs, ln);
         int frozen_total = 0;
         for (int step = 1; step <= r.steps; step++) {
@@ -93,12 +93,12 @@ TEST_CASE("every paper preset removes its groups in order, one path per step, be
             // the groups follow each other: ln2 finishes before ln1qk starts, etc.
             if (ln.frozen_count(PATH_LN1QK) > 0) CHECK(ln.frozen_count(PATH_LN2) == r.depth);
             if (ln.frozen_count(PATH_LN1V) > 0) CHECK(ln.frozen_count(PATH_LN1QK) == r.depth);
-            if (ln.lnf.frozen) CHECK(ln.frozen_count(PATH_LN1V) == r.depth);
+            if (ln.path(PATH_LNF).frozen) CHECK(ln.frozen_count(PATH_LN1V) == r.depth);
             if (step == r.ln2s + (r.depth - 1) * r.ln2g) CHECK(ln.frozen_count(PATH_LN2) == r.depth);
             if (step == r.ln2s + (r.depth - 1) * r.ln2g - 1) CHECK(ln.frozen_count(PATH_LN2) == r.depth - 1);
             if (step == r.vs + (r.depth - 1) * r.vg) CHECK(ln.frozen_count(PATH_LN1V) == r.depth);
-            if (step == r.lnf - 1) CHECK_FALSE(ln.lnf.frozen);
-            if (step == r.lnf) CHECK(ln.lnf.frozen);
+            if (step == r.lnf - 1) CHECK_FALSE(ln.path(PATH_LNF).frozen);
+            if (step == r.lnf) CHECK(ln.path(PATH_LNF).frozen);
         }
         CHECK(frozen_total == 3 * r.depth + 1);
         CHECK(ln.all_frozen());

@@ -10,28 +10,28 @@ using namespace noln;
 static SigmaObs obs_all(int L, float ln1, float ln2, float lnf) {
     SigmaObs o(L);
     for (int l = 0; l < L; l++) {
-        o.ln1[l] = ln1;
-        o.ln2[l] = ln2;
-        o.ln1_bos[l] = ln1 / 2;
-        o.ln2_bos[l] = ln2 / 2;
+        o.at(SITE_LN1, l).sigma = ln1;
+        o.at(SITE_LN2, l).sigma = ln2;
+        o.at(SITE_LN1, l).sigma_bos = ln1 / 2;
+        o.at(SITE_LN2, l).sigma_bos = ln2 / 2;
     }
-    o.lnf = lnf;
-    o.lnf_bos = lnf / 2;
+    o.at(SITE_LNF).sigma = lnf;
+    o.at(SITE_LNF).sigma_bos = lnf / 2;
     return o;
 }
 
 TEST_CASE("--remove overrides only the parts given", "[schedule][args]") {
     RemovalSchedule s;
-    s.ln2 = {20, 2};
-    s.ln1qk = {44, 2};
-    s.ln1v = {68, 3};
-    s.lnf = 104;
+    s.at(PATH_LN2) = {20, 2};
+    s.at(PATH_LN1QK) = {44, 2};
+    s.at(PATH_LN1V) = {68, 3};
+    s.at(PATH_LNF).start = 104;
     parse_removal_override("ln1v=70/4,lnf=120", s, "--remove");
-    CHECK(s.ln2.start == 20);
-    CHECK(s.ln1qk.gap == 2);
-    CHECK(s.ln1v.start == 70);
-    CHECK(s.ln1v.gap == 4);
-    CHECK(s.lnf == 120);
+    CHECK(s.at(PATH_LN2).start == 20);
+    CHECK(s.at(PATH_LN1QK).gap == 2);
+    CHECK(s.at(PATH_LN1V).start == 70);
+    CHECK(s.at(PATH_LN1V).gap == 4);
+    CHECK(s.at(PATH_LNF).start == 120);
     parse_removal_override("ln2=off", s, "--remove");
     CHECK(s.step_for(PATH_LN2, 3) == 0);
     CHECK(s.to_string() == "ln2=off,ln1qk=44/2,ln1v=70/4,lnf=120");
@@ -49,14 +49,14 @@ TEST_CASE("--remove overrides only the parts given", "[schedule][args]") {
 TEST_CASE("EMA: first observation initialises, then m*s + (1-m)*obs", "[sigma]") {
     LNState ln(1);
     SigmaEMA e(1, 0.5f);
-    CHECK_FALSE(e.seen(PATH_LN2, 0));
+    CHECK_FALSE(e.of(PATH_LN2, 0).seen);
     for (float x : {2.0f, 4.0f, 8.0f}) e.update(obs_all(1, x, 10 * x, 100 * x), ln);
     // 2 -> 0.5*2+0.5*4 = 3 -> 0.5*3+0.5*8 = 5.5
-    CHECK(e.value(PATH_LN1QK, 0) == 5.5f);
-    CHECK(e.value(PATH_LN1V, 0) == 5.5f);
-    CHECK(e.value(PATH_LN2, 0) == 55.0f);
-    CHECK(e.value(PATH_LNF, 0) == 550.0f);
-    CHECK(e.value_bos(PATH_LN2, 0) == 27.5f);
+    CHECK(e.of(PATH_LN1QK, 0).sigma == 5.5f);
+    CHECK(e.of(PATH_LN1V, 0).sigma == 5.5f);
+    CHECK(e.of(PATH_LN2, 0).sigma == 55.0f);
+    CHECK(e.of(PATH_LNF, 0).sigma == 550.0f);
+    CHECK(e.of(PATH_LN2, 0).sigma_bos == 27.5f);
 }
 
 TEST_CASE("momentum 1 keeps the first observation (paper (a)'s constants)", "[sigma]") {
@@ -65,27 +65,27 @@ TEST_CASE("momentum 1 keeps the first observation (paper (a)'s constants)", "[si
     e.update(obs_all(2, 3, 5, 7), ln);
     e.update(obs_all(2, 30, 50, 70), ln);
     e.update(obs_all(2, 300, 500, 700), ln);
-    CHECK(e.value(PATH_LN1V, 1) == 3.0f);
-    CHECK(e.value(PATH_LN2, 0) == 5.0f);
-    CHECK(e.value(PATH_LNF, 0) == 7.0f);
+    CHECK(e.of(PATH_LN1V, 1).sigma == 3.0f);
+    CHECK(e.of(PATH_LN2, 0).sigma == 5.0f);
+    CHECK(e.of(PATH_LNF, 0).sigma == 7.0f);
 }
 
 TEST_CASE("a frozen site stops updating; ln1 keeps updating until both of its paths froze", "[sigma][schedule]") {
     RemovalSchedule s;
-    s.ln2 = {2, 0};    // both layers at step 2
-    s.ln1qk = {3, 0};  // step 3
-    s.ln1v = {5, 0};   // step 5
-    s.lnf = 6;
+    s.at(PATH_LN2) = {2, 0};    // both layers at step 2
+    s.at(PATH_LN1QK) = {3, 0};  // step 3
+    s.at(PATH_LN1V) = {5, 0};   // step 5
+    s.at(PATH_LNF).start = 6;
     LNState ln(2);
     SigmaEMA e(2, 0.5f);
     // step k's single micro-batch observes 2^k on every site
     float frozen_qk = 0, frozen_v = 0, frozen_ln2 = 0, frozen_lnf = 0;
     for (int step = 1; step <= 6; step++) {
         for (const FreezeEvent& ev : apply_schedule(s, step, ln, e)) {
-            if (ev.kind == PATH_LN1QK && ev.layer == 0) frozen_qk = ev.sigma;
-            if (ev.kind == PATH_LN1V && ev.layer == 0) frozen_v = ev.sigma;
-            if (ev.kind == PATH_LN2 && ev.layer == 1) frozen_ln2 = ev.sigma;
-            if (ev.kind == PATH_LNF) frozen_lnf = ev.sigma;
+            if (ev.path.kind == PATH_LN1QK && ev.path.layer == 0) frozen_qk = ev.sigma;
+            if (ev.path.kind == PATH_LN1V && ev.path.layer == 0) frozen_v = ev.sigma;
+            if (ev.path.kind == PATH_LN2 && ev.path.layer == 1) frozen_ln2 = ev.sigma;
+            if (ev.path.kind == PATH_LNF) frozen_lnf = ev.sigma;
         }
         float x = (float)(1 << step);
         e.update(obs_all(2, x, x, x), ln);
@@ -95,30 +95,30 @@ TEST_CASE("a frozen site stops updating; ln1 keeps updating until both of its pa
     CHECK(frozen_qk == 3.0f);     // step 3: after step 2
     CHECK(frozen_v == 10.75f);    // step 5: after step 4 (ln1 kept tracking after qk froze)
     CHECK(frozen_lnf == 21.375f); // step 6: after step 5
-    CHECK(ln.ln1qk[1].sigma == 3.0f);
-    CHECK(ln.ln1v[1].sigma == 10.75f);
-    CHECK(ln.ln1qk[0].sigma_bos == 1.5f);
-    CHECK(e.value(PATH_LN2, 0) == 2.0f);  // never updated once frozen
+    CHECK(ln.path(PATH_LN1QK, 1).sigma == 3.0f);
+    CHECK(ln.path(PATH_LN1V, 1).sigma == 10.75f);
+    CHECK(ln.path(PATH_LN1QK, 0).sigma_bos == 1.5f);
+    CHECK(e.of(PATH_LN2, 0).sigma == 2.0f);  // never updated once frozen
     CHECK(ln.all_frozen());
     CHECK(ln_summary(ln) == "ln2 2/2 ln1qk 2/2 ln1v 2/2 lnf 1/1");
 }
 
 TEST_CASE("a path due at step 1 needs calibration; calibrate touches only unseen sites", "[sigma][schedule]") {
     RemovalSchedule s;
-    s.ln2 = {1, 1};
+    s.at(PATH_LN2) = {1, 1};
     LNState ln(2);
     SigmaEMA e(2, 0.9f);
     CHECK(needs_calibration(s, 1, ln, e));
     CHECK_THROWS_AS(apply_schedule(s, 1, ln, e), Error);
     e.calibrate(obs_all(2, 1, 4, 9), due_paths(s, 1, ln));
-    CHECK(e.seen(PATH_LN2, 0));
-    CHECK_FALSE(e.seen(PATH_LN2, 1));  // not due yet
-    CHECK_FALSE(e.seen(PATH_LN1QK, 0));
+    CHECK(e.of(PATH_LN2, 0).seen);
+    CHECK_FALSE(e.of(PATH_LN2, 1).seen);  // not due yet
+    CHECK_FALSE(e.of(PATH_LN1QK, 0).seen);
     auto ev = apply_schedule(s, 1, ln, e);
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].sigma == 4.0f);
     e.calibrate(obs_all(2, 1, 8, 9), {{PATH_LN2, 0}});
-    CHECK(e.value(PATH_LN2, 0) == 4.0f);  // seen: left alone
+    CHECK(e.of(PATH_LN2, 0).sigma == 4.0f);  // seen: left alone
 }
 
 TEST_CASE("specials are on for the steps before their off step", "[schedule]") {
