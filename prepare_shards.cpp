@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "host/bpe.h"
+#include "io/bpe.h"
 #include "host/error.h"
-#include "host/file_io.h"
-#include "host/progress.h"
-#include "host/shard.h"
-#include "host/tokenizer_bin.h"
+#include "io/file_io.h"
+#include "io/progress.h"
+#include "io/shard.h"
+#include "io/tokenizer_bin.h"
 
 using namespace noln;
 

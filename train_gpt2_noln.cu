@@ -1,5 +1,5 @@
 // The CUDA trainer: the same flags, loop, schedule and files as train_gpt2_noln_cpu
-// (host/train_loop.h, docs/training.md), with the CUDA GPT-2 of gpt2_cuda.cuh as the
+// (train/train_loop.h, docs/training.md), with the CUDA GPT-2 of cuda/gpt2_cuda.cuh as the
 // backend. One GPU per MPI rank (mpirun -np N), gradients summed with NCCL. After every
 // step rank 0 prints the model FLOPs utilisation against the GPU's dense peak (docs/gpu.md).
 #include <chrono>
@@ -7,11 +7,11 @@
 #include <cstring>
 #include <memory>
 
-#include "gpt2_cuda.cuh"
-#include "host/args.h"
+#include "cuda/gpt2_cuda.cuh"
+#include "train/args.h"
 #include "host/dist.h"
 #include "host/error.h"
-#include "host/train_loop.h"
+#include "train/train_loop.h"
 
 using namespace noln;
 

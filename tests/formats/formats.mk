@@ -3,8 +3,8 @@
 FORMATS_TEST_SRCS := $(wildcard tests/formats/*.cpp)
 FORMATS_TEST_BIN  := $(BUILD)/tests/formats/test_formats
 
-$(FORMATS_TEST_BIN): $(FORMATS_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(HOST_LIB)
+$(FORMATS_TEST_BIN): $(FORMATS_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(NOLN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(HOST_LINK) $(BLAS_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(NOLN_LINK) $(BLAS_LIBS)
 
 TEST_TARGETS += $(FORMATS_TEST_BIN)

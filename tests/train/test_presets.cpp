@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "host/presets.h"
-#include "host/schedule.h"
+#include "train/presets.h"
+#include "train/schedule.h"
 
 using namespace noln;
 
