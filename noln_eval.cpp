@@ -1,10 +1,10 @@
-// The demo's helper (scripts/demo.sh, docs/demo.md): evaluates a checkpoint on the
-// validation shards, writes the engine's logits for check_export.py, and exports a
-// checkpoint for Hugging Face.
+// noln_eval: evaluate and export a checkpoint with the CPU model (docs/demo.md, used by
+// scripts/demo.sh): the mean validation CE over val shards, the engine's logits of one
+// batch for scripts/check_export.py, and the LN-free Hugging Face export.
 //
-//   demo_tool val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
-//   demo_tool ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
-//   demo_tool export MODEL.bin DIR [fold]                  LN-free HF export
+//   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
+//   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
+//   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,15 +22,15 @@ using namespace noln;
 static int to_int(const char* s, const char* what) {
     char* end = nullptr;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || v <= 0 || v > (1 << 30)) fail("demo_tool: %s must be a positive integer, got '%s'", what, s);
+    if (!*s || *end || v <= 0 || v > (1 << 30)) fail("noln_eval: %s must be a positive integer, got '%s'", what, s);
     return (int)v;
 }
 
 static int usage() {
     fprintf(stderr,
-            "usage: demo_tool val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
-            "       demo_tool ref MODEL.bin VAL_GLOB B T OUT.ref\n"
-            "       demo_tool export MODEL.bin DIR [fold]\n");
+            "usage: noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
+            "       noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref\n"
+            "       noln_eval export MODEL.bin DIR [fold]\n");
     return 2;
 }
 
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
             } else {
                 val.next_batch();
                 write_logits_ref(argv[6], m, val.inputs(), B, T);
-                fprintf(stderr, "demo_tool: wrote %s (%dx%d tokens)\n", argv[6], B, T);
+                fprintf(stderr, "noln_eval: wrote %s (%dx%d tokens)\n", argv[6], B, T);
             }
             return 0;
         }
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
             ExportOptions o;
             o.fold_ln1_split = argc == 5;
             export_hf_lnfree(argv[3], f.config, f.params.data(), f.ln, o);
-            fprintf(stderr, "demo_tool: exported %s to %s\n", argv[2], argv[3]);
+            fprintf(stderr, "noln_eval: exported %s to %s\n", argv[2], argv[3]);
             return 0;
         }
         return usage();
