@@ -1,4 +1,4 @@
-// The auxiliary loss of METHOD.md §4 at the ln_f input h (B, T, C):
+// The auxiliary loss of docs/method.md §4 at the ln_f input h (B, T, C):
 //   sigma_t = sqrt(var_t(h) + eps),  S = stopgrad(mean of sigma_t over t > 0 with inputs != eot)
 //   L_aux = lambda * mean over all (b, t) of (sigma_t - S)^2
 // If no position qualifies for S (T == 1, or only EOT tokens), S is the mean over all positions.

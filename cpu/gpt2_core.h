@@ -15,7 +15,7 @@ template <typename F>
 struct GPT2Core {
     GPT2Config cfg;
     std::vector<F> params, grads;  // file order (host/gpt2_config.h), num_parameters(cfg)
-    LNState ln;                    // LN path states (METHOD.md §1-2)
+    LNState ln;                    // LN path states (docs/method.md §1-2)
     F aux_lambda = 0;
     // Finite-difference tests only: >= 0 replaces the measured aux target S (a stopgrad).
     F aux_S_fixed = -1;

@@ -1,4 +1,4 @@
-// LayerNorm over the last dimension, in both states of a path (METHOD.md §2):
+// LayerNorm over the last dimension, in both states of a path (docs/method.md §2):
 //   REAL:   y = (x - mean) * rstd * w + b, rstd = 1/sqrt(var + eps) of this token
 //   FROZEN: the same with rstd = 1/s given per token by the caller (the path's frozen sigma,
 //           or sigma_bos where a special divisor applies). Mean-centering stays.

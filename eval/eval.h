@@ -1,5 +1,5 @@
 // Evaluations the trainer runs every few steps: mean cross-entropy on the validation
-// shards, and HellaSwag acc_norm on an eval file (FORMATS.md §3.5).
+// shards, and HellaSwag acc_norm on an eval file (docs/formats.md, HellaSwag eval file).
 // Both are forward-only: they never touch gradients, the optimizer or the LN state, so the
 // caller sets the LN state it wants evaluated before calling.
 #pragma once

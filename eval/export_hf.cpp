@@ -1,4 +1,4 @@
-// LN-free Hugging Face export: the eps trick of METHOD.md §7 (docs/export.md).
+// LN-free Hugging Face export: the eps trick of docs/method.md §7 (docs/export.md).
 #include "eval/export_hf.h"
 
 #include <cmath>

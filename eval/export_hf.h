@@ -1,4 +1,4 @@
-// LN-free export for Hugging Face GPT2LMHeadModel / TransformerLens (METHOD.md §7, the
+// LN-free export for Hugging Face GPT2LMHeadModel / TransformerLens (docs/method.md §7, the
 // "eps trick"): every LayerNorm keeps its HF module, with gamma <- gamma * 1e6 / sigma and
 // layer_norm_epsilon = 1e12, so sqrt(var + 1e12) ~= 1e6 and the stock module computes
 // (x - mean) * gamma / sigma + beta, which is our FROZEN path. See docs/export.md.

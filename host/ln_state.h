@@ -1,4 +1,4 @@
-// The state of every LayerNorm path (METHOD.md §1-2): which paths are REAL and which are
+// The state of every LayerNorm path (docs/method.md §1-2): which paths are REAL and which are
 // FROZEN, and the frozen divisors. The host schedule owns one LNState and hands it to the
 // backend before each forward; kernels never know the step.
 #pragma once
@@ -39,7 +39,7 @@ struct LNState {
 };
 
 // What one forward pass observed at each LayerNorm site's input, whatever the path's state:
-// the mean over all (b, t) of the per-token std sqrt(var_t + eps) (METHOD.md §3), and the
+// the mean over all (b, t) of the per-token std sqrt(var_t + eps) (docs/method.md §3), and the
 // same mean over position 0 only (for the BOS divisor). ln1 is the input shared by the
 // ln1qk and ln1v paths of a block.
 struct SigmaObs {

@@ -7,7 +7,7 @@
 //    llm.c's file order (host/gpt2_config.h), whatever the backend stores internally.
 //  - inputs/targets are B*T token ids; a target < 0 is ignored (masked) by the loss.
 //  - The loss of one forward is the mean cross-entropy over counted targets plus, when
-//    aux_lambda > 0, the aux loss of METHOD.md §4. backward(scale) accumulates the gradient
+//    aux_lambda > 0, the aux loss of docs/method.md §4. backward(scale) accumulates the gradient
 //    of scale * that loss into the gradient buffers (scale = 1/grad_accum_steps).
 #pragma once
 #include <cstddef>
@@ -43,7 +43,7 @@ public:
 
     // One micro-batch. targets may be nullptr (inference: no loss, no backward).
     virtual ForwardResult forward(const int* inputs, const int* targets, int B, int T) = 0;
-    // Sigma observations of the last forward (METHOD.md §3).
+    // Sigma observations of the last forward (docs/method.md §3).
     virtual const SigmaObs& sigma_obs() const = 0;
     // Per-position cross-entropy of the last forward, B*T floats (0 where the target was
     // masked); used by the HellaSwag eval.

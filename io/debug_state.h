@@ -1,4 +1,4 @@
-// llm.c's debug state (FORMATS.md §3.2): one batch, the reference logits, loss and every
+// llm.c's debug state (docs/formats.md, Debug state): one batch, the reference logits, loss and every
 // parameter gradient, used to check a model implementation. We append an optional "noln
 // trailer" after the gradients (llm.c's reader stops before it) with the loss split into its
 // CE and aux parts, the aux lambda, AdamW hyperparameters and the losses of N optimizer steps

@@ -1,4 +1,4 @@
-// HellaSwag-style eval file (FORMATS.md §3.5; docs/formats.md): a 256-int32 header (magic
+// HellaSwag-style eval file (docs/formats.md, HellaSwag eval file): a 256-int32 header (magic
 // 20240522, version 1, example count, longest example in bytes), then per example a uint16
 // record: 65535, record bytes, example index, label, completion count (4), context length,
 // context tokens, then per completion its length and tokens.

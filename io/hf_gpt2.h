@@ -19,7 +19,7 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon = nul
 // and dir/config.json (a GPT2LMHeadModel config with this layer_norm_epsilon); dir is
 // created if missing. params: num_parameters(c) floats; the LayerNorm weights are written
 // exactly as given, so a caller exporting an LN-free model passes a copy whose ln gammas it
-// has already rescaled (METHOD.md §7, eval/export_hf.h). Both files are written atomically.
+// has already rescaled (docs/method.md §7, eval/export_hf.h). Both files are written atomically.
 void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* params,
                    double layer_norm_epsilon = 1e-5);
 

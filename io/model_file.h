@@ -1,4 +1,4 @@
-// llm.c's model checkpoint (FORMATS.md §3.1; docs/formats.md): a 256-int32 header with
+// llm.c's model checkpoint (docs/formats.md, Model checkpoint): a 256-int32 header with
 // magic 20240326, version 3 (fp32) or 5 (bf16), then the 16 parameter tensors in llm.c's
 // order. Our files may carry the LN state in a trailer right after the parameter body;
 // llm.c ignores trailing bytes, so it loads our files, and we load llm.c's (all paths REAL).

@@ -1,4 +1,4 @@
-// Token data shards (FORMATS.md §3.4; docs/formats.md): a 256-int32 header (magic 20240520,
+// Token data shards (docs/formats.md, Token shards): a 256-int32 header (magic 20240520,
 // version 1, token count n) followed by n uint16 tokens; the file is exactly 1024 + 2n bytes.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// llm.c's tokenizer file (FORMATS.md §3.3; docs/formats.md): a 256-uint32 header (magic
+// llm.c's tokenizer file (docs/formats.md, Tokenizer): a 256-uint32 header (magic
 // 20240328, version 2, token count, EOT id; version 1 has no EOT slot and means 50256),
 // then per token a uint8 length (1..255) and that many raw bytes. Decode only.
 #pragma once

@@ -1,4 +1,4 @@
-// The auxiliary loss of METHOD.md §4 at the ln_f input h (B, T, C), as cpu/aux_loss.h:
+// The auxiliary loss of docs/method.md §4 at the ln_f input h (B, T, C), as cpu/aux_loss.h:
 //   sigma_t = sqrt(var_t(h) + eps),  S = stopgrad(mean of sigma_t over t > 0 with input != eot)
 //   L_aux = lambda * mean over all (b, t) of (sigma_t - S)^2
 // (S falls back to the mean over all positions when none qualifies.) The scalar results

@@ -1,4 +1,4 @@
-// The LayerNorm site, in every state a path can be in (METHOD.md §1-3), in one launch:
+// The LayerNorm site, in every state a path can be in (docs/method.md §1-3), in one launch:
 //   - optionally the residual add that precedes the LN: x = a + b is stored and normalised;
 //   - REAL (per-token rstd = 1/sqrt(var + eps)) or FROZEN (rstd = 1/sigma, with sigma_bos at
 //     position 0 and, on ln1v paths, at EOT tokens when those specials are on);

@@ -1,4 +1,4 @@
-// Every published schedule of METHOD.md §5 as one table row each, plus `tiny` (the CPU
+// Every published schedule of docs/method.md §5 as one table row each, plus `tiny` (the CPU
 // demo's scaled-down schedule) and `vanilla` (paper (b) Small's numbers with LN kept).
 // A preset sets defaults only: explicit flags override them whatever their order.
 #pragma once

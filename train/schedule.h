@@ -1,4 +1,4 @@
-// The removal schedule (METHOD.md §5): when each LayerNorm path goes from REAL to FROZEN.
+// The removal schedule (docs/method.md §5): when each LayerNorm path goes from REAL to FROZEN.
 // A group (ln2, ln1qk, ln1v) loses layer l at step start + l*gap; lnf goes at one step.
 // Steps count from 1; a path scheduled at step k is FROZEN for every forward of step k on.
 // The schedule only flips states and copies sigmas in from the EMA; kernels never see it.

@@ -1,4 +1,4 @@
-// The running estimate of each LayerNorm site's sigma (METHOD.md §3), from which a path's
+// The running estimate of each LayerNorm site's sigma (docs/method.md §3), from which a path's
 // frozen divisor is copied at its removal step.
 //   sigma <- m*sigma + (1-m)*obs, once per micro-batch forward while the site is REAL,
 //   the first observation initialising it.

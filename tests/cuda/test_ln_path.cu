@@ -11,7 +11,7 @@
 
 static const int EOT = 5;
 
-// Per-token reciprocal divisor of a FROZEN path (METHOD.md §2): sigma, or sigma_bos at
+// Per-token reciprocal divisor of a FROZEN path (docs/method.md §2): sigma, or sigma_bos at
 // position 0 (bos rule) and at EOT tokens (eot rule, ln1v paths only).
 static Vd frozen_rstd(const LNPathDev& p, const std::vector<int>& tok, int T) {
     Vd r(tok.size());

@@ -1,7 +1,7 @@
 """Rewrites a BF16 checkpoint (v5 model file + version 2 state with master weights) in DIR at
 STEP into what the trainer wrote before master weights existed: a v3 model file holding the
 fp32 masters and a version 1 state file without them (docs/training.md). Independent of the
-C++ readers: the layouts are taken from docs/training.md and FORMATS.md.
+C++ readers: the layouts are taken from docs/training.md and docs/formats.md.
 
 usage: legacy_ckpt.py DIR STEP
 """
