@@ -1,6 +1,6 @@
-# noln: every build goes through this file. Each area keeps its targets in its own
-# fragment (host/host.mk, cpu/cpu.mk, emu/emu.mk, tests/tests.mk, ...), included below,
-# so this file only holds what they all share.
+# noln: every build goes through this file. Each folder keeps its targets in its own
+# fragment next to the code it builds (host/host.mk, io/io.mk, cpu/cpu.mk, emu/emu.mk,
+# tests/formats/formats.mk, ...), included below, so this file only holds what they share.
 #
 #   make test    install what is missing (apt-get, npm pack), build, run every test suite
 #   make demo    the main job on a small built-in default (CPU backend)
@@ -30,10 +30,19 @@ CLEAN_FILES  :=
 .DEFAULT_GOAL := all
 .PHONY: all setup test test-build help clean
 
-# The libraries' fragments come first, so that every later fragment can use HOST_LIB,
-# HOST_LINK, CPU_LIB, CPU_LINK and EMU_DEPS in its prerequisites (make expands those when
-# it reads a rule, not when it runs it).
-BASE_FRAGMENTS := host/host.mk cpu/cpu.mk emu/emu.mk
+# The plain C++ libraries, one per folder; each folder's fragment archives every .cpp there
+# (found by wildcard). Listed in link order: each library uses only those after it
+# (train -> eval -> io -> host). NOLN_LINK is what a program puts on its link line after its
+# objects; NOLN_HEADERS is what code that includes them (the CUDA builds) depends on.
+NOLN_DIRS    := train eval io host
+NOLN_LIBS    := $(NOLN_DIRS:%=$(BUILD)/libnoln_%.a)
+NOLN_LINK    := $(NOLN_LIBS) $(MPI_LIBS)
+NOLN_HEADERS := $(wildcard $(NOLN_DIRS:%=%/*.h))
+
+# The CPU model's and the emulator's fragments come first, so that every later fragment can
+# use CPU_LIB, CPU_LINK and EMU_DEPS in its prerequisites (make expands those when it reads
+# a rule, not when it runs it).
+BASE_FRAGMENTS := cpu/cpu.mk emu/emu.mk
 
 # Recipe of every static library: built aside and renamed, so that a link running at the
 # same time never sees a missing or half-written archive.

@@ -1,4 +1,4 @@
-// prepare_shards: text files -> GPT-2 token shards in llm.c's format (FORMATS.md §3.4),
+// prepare_shards: text files -> GPT-2 token shards in llm.c's format (docs/formats.md, Token shards),
 // plus llm.c's gpt2_tokenizer.bin. Each input file is one document; every document is
 // prefixed by <|endoftext|> (as GPT-2 data preparation does), so EOT marks where a new
 // document starts. Documents are concatenated and cut into shards of --shard-size tokens.
@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "host/bpe.h"
+#include "io/bpe.h"
 #include "host/error.h"
-#include "host/file_io.h"
-#include "host/progress.h"
-#include "host/shard.h"
-#include "host/tokenizer_bin.h"
+#include "io/file_io.h"
+#include "io/progress.h"
+#include "io/shard.h"
+#include "io/tokenizer_bin.h"
 
 using namespace noln;
 

@@ -1,4 +1,4 @@
-// test_gpt2: the CUDA GPT-2 (gpt2_cuda.cuh) against a reference.
+// test_gpt2: the CUDA GPT-2 (cuda/gpt2_cuda.cuh) against a reference.
 //   test_gpt2 MODEL.bin STATE.bin   the batch of a reference debug state, as test_gpt2_cpu does
 //   test_gpt2                       self-contained: the CPU model (cpu/) is the reference, on a
 //                                   tiny GPT-2, for every kind of LayerNorm configuration
@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "cpu/gpt2_cpu.h"
-#include "gpt2_cuda.cuh"
-#include "host/debug_state.h"
+#include "cuda/gpt2_cuda.cuh"
+#include "io/debug_state.h"
 #include "host/error.h"
-#include "host/model_file.h"
+#include "io/model_file.h"
 
 using namespace noln;
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "cpu/gpt2_cpu.h"
-#include "host/debug_state.h"
+#include "io/debug_state.h"
 #include "host/error.h"
-#include "host/model_file.h"
+#include "io/model_file.h"
 
 using namespace noln;
 

@@ -1,12 +1,12 @@
 // The CUDA trainer: the same flags, loop, schedule and files as train_gpt2_noln_cpu
-// (host/train_loop.h, docs/training.md), with the CUDA GPT-2 of gpt2_cuda.cuh as the
+// (train/train_loop.h, docs/training.md), with the CUDA GPT-2 of cuda/gpt2_cuda.cuh as the
 // backend. One GPU per MPI rank (mpirun -np N), gradients summed with NCCL. After every
 // step rank 0 prints the model FLOPs utilisation against the GPU's dense peak (the loop
 // times the step; GPT2CUDA::peak_flops knows the GPU; docs/gpu.md).
 #include <memory>
 
-#include "gpt2_cuda.cuh"
-#include "host/train_loop.h"
+#include "cuda/gpt2_cuda.cuh"
+#include "train/train_loop.h"
 
 using namespace noln;
 

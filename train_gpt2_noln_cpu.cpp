@@ -1,9 +1,9 @@
-// The CPU trainer: the host loop (host/train_loop.h) with the CPU GPT-2 as its backend.
+// The CPU trainer: the host loop (train/train_loop.h) with the CPU GPT-2 as its backend.
 // Usage and flags: docs/training.md, or --help.
 #include <memory>
 
 #include "cpu/gpt2_cpu.h"
-#include "host/train_loop.h"
+#include "train/train_loop.h"
 
 int main(int argc, char** argv) {
     return noln::trainer_main(argc, argv, "train_gpt2_noln_cpu", [](const noln::GPT2Config& c) {

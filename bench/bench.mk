@@ -5,7 +5,7 @@ BENCH_CONFIGS ?= demo,d4,d6,d12
 BENCH_THREADS ?= $(shell nproc)
 BENCH_STEPS   ?= 5
 
-$(BUILD)/bench/bench_cpu: $(BUILD)/bench/bench_cpu.o $(CPU_LIB) $(HOST_LIB)
+$(BUILD)/bench/bench_cpu: $(BUILD)/bench/bench_cpu.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 
 .PHONY: bench-cpu

@@ -2,7 +2,7 @@
 CPU_SRCS := $(wildcard cpu/*.cpp)
 CPU_LIB  := $(BUILD)/libnoln_cpu.a
 # What a program that uses the CPU model puts on its link line (after its objects).
-CPU_LINK := $(CPU_LIB) $(HOST_LINK) $(BLAS_LIBS)
+CPU_LINK := $(CPU_LIB) $(NOLN_LINK) $(BLAS_LIBS)
 
 # Neither flag changes a result: they only let GCC if-convert and vectorise the float loops
 # (compares may not trap, sqrt need not set errno). See cpu/fast_math.h.
@@ -12,11 +12,11 @@ $(CPU_LIB): $(CPU_SRCS:%.cpp=$(BUILD)/%.o)
 	$(archive)
 
 # test_gpt2_cpu MODEL.bin STATE.bin: the CPU model against a reference debug state.
-test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(HOST_LIB)
+test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 
 CPU_TEST_SRCS := $(wildcard tests/cpu/*.cpp)
-$(BUILD)/tests/cpu_tests: $(CPU_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(HOST_LIB)
+$(BUILD)/tests/cpu_tests: $(CPU_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(NOLN_LIBS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(CPU_LINK) -o $@
 

@@ -9,7 +9,7 @@
 #include "cpu/global_norm.h"
 #include "host/dist.h"
 #include "host/error.h"
-#include "host/model_file.h"
+#include "io/model_file.h"
 
 namespace noln {
 

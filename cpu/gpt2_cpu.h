@@ -11,7 +11,7 @@
 
 namespace noln {
 
-struct ModelFile;  // host/model_file.h
+struct ModelFile;  // io/model_file.h
 
 class GPT2CPU : public Model {
 public:

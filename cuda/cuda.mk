@@ -1,5 +1,5 @@
-# cuda/: the CUDA GPT-2 (gpt2_cuda.cuh) and its two programs, test_gpt2.cu and
-# train_gpt2_noln.cu (docs/gpu.md).
+# cuda/: the CUDA GPT-2 (cuda/gpt2_cuda.cuh) and its two programs at the root, test_gpt2.cu
+# and train_gpt2_noln.cu (docs/gpu.md).
 #
 #   emulated (no GPU, run by the CI suites 71-73):
 #     build/cuda/test_gpt2_emu_fp32, build/cuda/test_gpt2_emu_bf16, build/cuda/train_gpt2_noln_emu_fp32,
@@ -16,20 +16,20 @@ else
 $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
 
-CUDA_MODEL_DEPS := gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(wildcard host/*.h) $(wildcard cpu/*.h)
+CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
 CUDA_EMU_DIR    := $(BUILD)/cuda
-CUDA_HOST_LIBS   = $(CPU_LIB) $(HOST_LIB) $(BLAS_LIBS) $(MPI_LIBS)
+CUDA_HOST_LIBS   = $(CPU_LINK)
 
-$(CUDA_EMU_DIR)/test_gpt2_emu_fp32: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
+$(CUDA_EMU_DIR)/test_gpt2_emu_fp32: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/test_gpt2_emu_bf16: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
+$(CUDA_EMU_DIR)/test_gpt2_emu_bf16: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
+$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(HOST_LIB) $(EMU_DEPS)
+$(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
 
@@ -54,7 +54,7 @@ CUDA_NV_OBJS = $(CUDA_NV_DIR)/test_gpt2.o $(CUDA_NV_DIR)/train_gpt2_noln.o
 $(CUDA_NV_OBJS): $(CUDA_NV_DIR)/%.o: %.cu $(CUDA_MODEL_DEPS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) $(CUDA_PREC_FLAGS) -c $< -o $@
-$(CUDA_NV_DIR)/test_gpt2 $(CUDA_NV_DIR)/train_gpt2_noln: %: %.o $(CPU_LIB) $(HOST_LIB)
+$(CUDA_NV_DIR)/test_gpt2 $(CUDA_NV_DIR)/train_gpt2_noln: %: %.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CUDA_HOST_LIBS) $(CUDA_NV_LIBS) -o $@
 
 .PHONY: test_gpt2 train_gpt2_noln

@@ -1,10 +1,4 @@
-# host/: plain C++ shared by every backend (formats, schedule, loop, tokenizer, ...).
-# Every host/*.cpp goes into one static library; programs and tests link it.
-HOST_SRCS := $(wildcard host/*.cpp)
-HOST_LIB  := $(BUILD)/libnoln_host.a
-
-$(HOST_LIB): $(HOST_SRCS:%.cpp=$(BUILD)/%.o)
+# host/: what every backend shares: errors, the GPT-2 config, the LN-path state, the Model
+# interface and MPI ranks. Every host/*.cpp goes into one static library (see NOLN_LIBS).
+$(BUILD)/libnoln_host.a: $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard host/*.cpp))
 	$(archive)
-
-# What a program or test that uses the host library puts on its link line (after its objects).
-HOST_LINK := $(HOST_LIB) $(MPI_LIBS)

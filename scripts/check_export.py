@@ -7,7 +7,7 @@ engine's logits for the same tokens.
 
     /usr/bin/python3 scripts/check_export.py EXPORT_DIR --ref REF.bin [--tol 1e-3]
 
-REF.bin (written by the engine side, host/export_hf.h write_logits_ref, e.g. via build/demo/demo_tool ref; see docs/export.md):
+REF.bin (written by the engine side, eval/export_hf.h write_logits_ref, e.g. via ./noln_eval ref; see docs/export.md):
     int32[4] header: magic 20250603, B, T, V
     int32[B*T]       tokens
     float32[B*T*V]   logits (unpadded V)

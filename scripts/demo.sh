@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-out/demo}
 PY=${PYTHON:-/usr/bin/python3}
 TRAINER=./train_gpt2_noln_cpu
-TOOL=build/demo/demo_tool
+TOOL=./noln_eval
 SHARDER=./prepare_shards
 
 # the model and the budgets (docs/demo.md explains the choice)

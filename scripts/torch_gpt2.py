@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent PyTorch GPT-2 with noln's LayerNorm path machinery (METHOD.md §1-4).
+"""An independent PyTorch GPT-2 with noln's LayerNorm path machinery (docs/method.md §1-4).
 
 It writes tiny random models (llm.c v3 .bin files with noln's LN trailer) and llm.c-style
 debug states (inputs, targets, logits, loss, every parameter gradient, plus noln's trailer

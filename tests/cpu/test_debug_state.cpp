@@ -1,4 +1,4 @@
-// host/debug_state: round trip with and without the noln trailer, and one Error per kind of
+// io/debug_state: round trip with and without the noln trailer, and one Error per kind of
 // bad file (each message must name the file).
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host/debug_state.h"
+#include "io/debug_state.h"
 #include "host/error.h"
 
 using namespace noln;

@@ -11,7 +11,7 @@
 #include "cpu/gpt2_core.h"
 #include "cpu/gpt2_cpu.h"
 #include "host/error.h"
-#include "host/model_file.h"
+#include "io/model_file.h"
 #include "tests/cpu/fd.h"
 
 using namespace noln;

@@ -182,7 +182,7 @@ TEST_CASE("FROZEN LayerNorm with per-token divisors: forward by hand, backward b
     CHECK(fd_error(loss, x, dx) < FD_TOL);
     CHECK(fd_error(loss, wt, dwt) < FD_TOL);
     CHECK(fd_error(loss, b, db) < FD_TOL);
-    // METHOD.md's closed form: dx = (g - mean(g)) / s with g = gamma * dy
+    // docs/method.md §2's closed form: dx = (g - mean(g)) / s with g = gamma * dy
     double gm = 0;
     for (int c = 0; c < C; c++) gm += wt[c] * w[C + c] / C;
     CHECK(dx[C + 3] == Approx((wt[3] * w[C + 3] - gm) / 0.8).epsilon(1e-12));

@@ -5,18 +5,18 @@ EVAL_TEST_SRCS := $(wildcard tests/eval/test_*.cpp)
 EVAL_TEST_BIN  := $(BUILD)/tests/eval/test_eval
 EVAL_RT_TOOL   := $(BUILD)/tests/eval/export_roundtrip
 
-$(EVAL_TEST_BIN): $(EVAL_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(HOST_LIB)
+$(EVAL_TEST_BIN): $(EVAL_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $(CPU_LIB) $(NOLN_LIBS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CPU_LINK)
 
-$(EVAL_RT_TOOL): $(BUILD)/tests/eval/export_roundtrip.o $(CPU_LIB) $(HOST_LIB)
+$(EVAL_RT_TOOL): $(BUILD)/tests/eval/export_roundtrip.o $(CPU_LIB) $(NOLN_LIBS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $< $(CPU_LINK)
 
 TEST_TARGETS += $(EVAL_TEST_BIN) $(EVAL_RT_TOOL)
 
 EVAL_MPI_TOOL := $(BUILD)/tests/eval/eval_mpi
-$(EVAL_MPI_TOOL): $(BUILD)/tests/eval/eval_mpi.o $(CPU_LIB) $(HOST_LIB)
+$(EVAL_MPI_TOOL): $(BUILD)/tests/eval/eval_mpi.o $(CPU_LIB) $(NOLN_LIBS)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $< $(CPU_LINK)
 

@@ -1,4 +1,4 @@
-// Multi-rank check of host/eval (tests/suites/58-eval-mpi.sh):
+// Multi-rank check of eval/eval (tests/suites/58-eval-mpi.sh):
 //   eval_mpi write DIR          one process: writes a val shard and an eval file to DIR
 //   eval_mpi run DIR NBATCHES   under mpirun or alone: prints "val <loss> hs <n> <correct>"
 // With W ranks and NBATCHES batches the val loss must equal one rank's with W*NBATCHES
@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "cpu/gpt2_cpu.h"
-#include "host/dataloader.h"
+#include "io/dataloader.h"
 #include "host/dist.h"
 #include "host/error.h"
-#include "host/eval.h"
-#include "host/eval_file.h"
-#include "host/file_io.h"
-#include "host/shard.h"
+#include "eval/eval.h"
+#include "io/eval_file.h"
+#include "io/file_io.h"
+#include "io/shard.h"
 #include "tests/eval/eval_util.h"
 
 using namespace noln;

@@ -9,7 +9,7 @@
 
 #include "cpu/gpt2_cpu.h"
 #include "host/error.h"
-#include "host/export_hf.h"
+#include "eval/export_hf.h"
 #include "tests/eval/eval_util.h"
 
 using namespace noln;

@@ -1,4 +1,4 @@
-// LN-free export (host/export_hf.h): the refusals, the eps-trick parameters, the exact fold
+// LN-free export (eval/export_hf.h): the refusals, the eps-trick parameters, the exact fold
 // of split ln_1 divisors, and the files written. The logit round trip through PyTorch is
 // in tests/suites/56-export-roundtrip.sh.
 #include <catch2/catch.hpp>
@@ -11,10 +11,10 @@
 
 #include "cpu/gpt2_cpu.h"
 #include "host/error.h"
-#include "host/export_hf.h"
-#include "host/file_io.h"
-#include "host/json.h"
-#include "host/safetensors.h"
+#include "eval/export_hf.h"
+#include "io/file_io.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "tests/eval/eval_util.h"
 
 using namespace noln;

@@ -1,4 +1,4 @@
-// HellaSwag acc_norm and validation CE (host/eval.h) against answers computed here from
+// HellaSwag acc_norm and validation CE (eval/eval.h) against answers computed here from
 // direct forwards of each sequence on its own (no batching, no padding, no masks), with the
 // cross-entropy taken from the logits in double.
 #include <catch2/catch.hpp>
@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "cpu/gpt2_cpu.h"
-#include "host/dataloader.h"
+#include "io/dataloader.h"
 #include "host/error.h"
-#include "host/eval.h"
-#include "host/eval_file.h"
-#include "host/file_io.h"
-#include "host/shard.h"
+#include "eval/eval.h"
+#include "io/eval_file.h"
+#include "io/file_io.h"
+#include "io/shard.h"
 #include "tests/eval/eval_util.h"
 
 using namespace noln;

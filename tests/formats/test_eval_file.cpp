@@ -1,4 +1,4 @@
-#include "host/eval_file.h"
+#include "io/eval_file.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

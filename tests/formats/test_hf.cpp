@@ -1,9 +1,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "host/hf_gpt2.h"
-#include "host/json.h"
-#include "host/safetensors.h"
+#include "io/hf_gpt2.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

@@ -1,8 +1,8 @@
 #include <chrono>
 #include <string>
 
-#include "host/json.h"
-#include "host/file_io.h"
+#include "io/json.h"
+#include "io/file_io.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

@@ -15,10 +15,10 @@
 
 #include <cstring>
 
-#include "host/json.h"
-#include "host/logger.h"
-#include "host/model_file.h"
-#include "host/train_state.h"
+#include "io/json.h"
+#include "train/logger.h"
+#include "io/model_file.h"
+#include "train/train_state.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

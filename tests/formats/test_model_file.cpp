@@ -2,7 +2,7 @@
 #include <cstring>
 #include <random>
 
-#include "host/model_file.h"
+#include "io/model_file.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

@@ -1,8 +1,8 @@
 #include <map>
 #include <set>
 
-#include "host/dataloader.h"
-#include "host/shard.h"
+#include "io/dataloader.h"
+#include "io/shard.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

@@ -1,4 +1,4 @@
-#include "host/tokenizer_bin.h"
+#include "io/tokenizer_bin.h"
 #include "tests/formats/test_util.h"
 
 using namespace noln;

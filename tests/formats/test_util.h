@@ -58,7 +58,7 @@ inline std::string header_bytes(const std::vector<int32_t>& first) {
 // REQUIRE_THROWS_WITH(expr, names(path, "truncated")): the message holds both pieces.
 #define NAMES(a, b) (Catch::Matchers::Contains(a) && Catch::Matchers::Contains(b))
 
-#include "host/file_io.h"
+#include "io/file_io.h"
 namespace testutil {
 // Number of entries in a folder (to check that no temporary file was left behind).
 inline size_t glob_count(const std::string& dir) { return noln::glob_files(dir + "/*").size() + noln::glob_files(dir + "/.*.tmp*").size(); }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPT-2 tokenizer and data preparation (tests/tokenizer/): fetches the assets (cached under
-# data/assets), runs the Catch2 tests of host/bpe and host/progress, compares host/bpe with
+# data/assets), runs the Catch2 tests of io/bpe and io/progress, compares io/bpe with
 # the independent Python reference on both corpora and on mixed-script fuzz text, and runs
 # prepare_shards end to end.
 set -uo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# host/eval over 2 MPI ranks: the val loss of 2 ranks x 3 batches equals 1 rank x 6 batches
+# eval/eval over 2 MPI ranks: the val loss of 2 ranks x 3 batches equals 1 rank x 6 batches
 # (each rank reads its own slice), and HellaSwag counts each of the 9 examples once.
 set -uo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

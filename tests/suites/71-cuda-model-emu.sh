@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA GPT-2 (gpt2_cuda.cuh) under the emulator, FP32 and BF16: test_gpt2 built in,
+# The CUDA GPT-2 (cuda/gpt2_cuda.cuh) under the emulator, FP32 and BF16: test_gpt2 built in,
 # against the CPU model for every LN configuration (all REAL, REAL/FROZEN split QKV,
 # BOS/EOT specials, aux loss, all FROZEN: logits, loss, gradients, 10 AdamW steps, save and
 # reload); then against the PyTorch debug states of suite 30 when they exist; a perturbed

@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "host/bpe.h"
+#include "io/bpe.h"
 #include "host/error.h"
-#include "host/file_io.h"
+#include "io/file_io.h"
 
 int main(int argc, char** argv) {
     if (argc < 4) {

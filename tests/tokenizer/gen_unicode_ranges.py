@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Writes host/bpe_unicode.inc: the code point ranges of Unicode letters (\\p{L}), numbers
+"""Writes io/bpe_unicode.inc: the code point ranges of Unicode letters (\\p{L}), numbers
 (\\p{N}) and white space (\\s) that GPT-2's pre-tokeniser regex needs. Run once, by hand,
 when the Unicode version should move; the output is committed.
 
-  /usr/bin/python3 tests/tokenizer/gen_unicode_ranges.py > host/bpe_unicode.inc
+  /usr/bin/python3 tests/tokenizer/gen_unicode_ranges.py > io/bpe_unicode.inc
 
 Letters and numbers come from Python's unicodedata (general categories L* and N*). White
 space is Unicode's White_Space property (PropList.txt), which unicodedata does not expose, so

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent GPT-2 BPE encoder in Python, the reference host/bpe.cpp is compared with.
+"""An independent GPT-2 BPE encoder in Python, the reference io/bpe.cpp is compared with.
 
 It follows the published algorithm directly and shares nothing with the C++ code: the
 pre-tokeniser is GPT-2's regex run by the `regex` module (Debian python3-regex), the merge

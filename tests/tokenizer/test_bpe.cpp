@@ -1,4 +1,4 @@
-// GPT-2 BPE (host/bpe.h). Expected values come from OpenAI's published encodings and from
+// GPT-2 BPE (io/bpe.h). Expected values come from OpenAI's published encodings and from
 // GPT-2's regex as the Python `regex` module applies it (written out by hand below), never
 // from the code under test. Tests tagged [assets] need data/assets/gpt2 (fetch_assets.sh);
 // NOLN_GPT2_DIR points elsewhere.
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "host/bpe.h"
+#include "io/bpe.h"
 #include "host/error.h"
 
 using noln::Bpe;

@@ -1,7 +1,7 @@
-// host/progress.h: the status line's numbers (rate, ETA, units) for fixed inputs.
+// io/progress.h: the status line's numbers (rate, ETA, units) for fixed inputs.
 #include <catch2/catch.hpp>
 
-#include "host/progress.h"
+#include "io/progress.h"
 
 using noln::Progress;
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "host/model.h"
-#include "host/train_loop.h"
+#include "train/train_loop.h"
 
 namespace noln_test {
 using namespace noln;

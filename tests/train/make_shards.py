@@ -1,4 +1,4 @@
-# Writes small token shards for the trainer's end-to-end tests (FORMATS.md §3.4 layout):
+# Writes small token shards for the trainer's end-to-end tests (the layout of docs/formats.md, Token shards):
 # a noisy "t -> 3t+k mod V" sequence, so a tiny model has something to learn.
 import random, struct, sys
 
@@ -16,7 +16,7 @@ for name, n in [("train_000.bin", 12000), ("train_001.bin", 12000), ("val_000.bi
         t.append((3 * t[-1] + rng.randrange(4)) % vocab)
     write(f"{out}/{name}", t)
 
-# A small HellaSwag-style eval file (FORMATS.md §3.5): 8 examples of 4 completions each;
+# A small HellaSwag-style eval file (docs/formats.md, HellaSwag eval file): 8 examples of 4 completions each;
 # the labelled completion continues the context's rule.
 examples = []
 for i in range(8):

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "host/train_loop.h"
+#include "train/train_loop.h"
 #include "tests/train/fake_model.h"
 
 namespace noln_test {

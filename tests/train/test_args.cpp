@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "host/args.h"
+#include "train/args.h"
 #include "host/error.h"
 
 using namespace noln;

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "host/error.h"
-#include "host/file_io.h"
-#include "host/model_file.h"
-#include "host/train_state.h"
+#include "io/file_io.h"
+#include "io/model_file.h"
+#include "train/train_state.h"
 #include "tests/train/fake_model.h"
 #include "tests/train/resume_util.h"
 

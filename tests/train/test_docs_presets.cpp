@@ -1,4 +1,4 @@
-// docs/training.md's preset table against host/presets.cpp, so the two cannot drift apart:
+// docs/training.md's preset table against train/presets.cpp, so the two cannot drift apart:
 // every preset has a row, every row names a preset, and every number in a row is the code's.
 // Run from the repo root (as tests/suites/ do).
 #include <catch2/catch.hpp>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "host/presets.h"
+#include "train/presets.h"
 
 using namespace noln;
 

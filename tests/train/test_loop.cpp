@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "host/error.h"
-#include "host/file_io.h"
-#include "host/train_state.h"
+#include "io/file_io.h"
+#include "train/train_state.h"
 #include "tests/train/fake_model.h"
 #include "tests/train/resume_util.h"
 

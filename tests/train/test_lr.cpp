@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "host/lr_schedule.h"
+#include "train/lr_schedule.h"
 
 using namespace noln;
 

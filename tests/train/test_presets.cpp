@@ -1,16 +1,16 @@
-// Every preset against METHOD.md §5, written out again here by hand, and the exact removal
+// Every preset against docs/method.md §5, written out again here by hand, and the exact removal
 // steps the schedule produces for each model depth.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
-#include "host/presets.h"
-#include "host/schedule.h"
+#include "train/presets.h"
+#include "train/schedule.h"
 
 using namespace noln;
 
 namespace {
-struct Row {  // METHOD.md §5, one row per paper model
+struct Row {  // docs/method.md §5, one row per paper model
     const char* name;
     int depth;
     int ln2s, ln2g, qks, qkg, vs, vg, lnf;
@@ -29,7 +29,7 @@ const Row TABLE[] = {
 };
 }  // namespace
 
-TEST_CASE("paper presets carry every number of METHOD.md section 5", "[presets]") {
+TEST_CASE("paper presets carry every number of docs/method.md section 5", "[presets]") {
     for (const Row& r : TABLE) {
         INFO(r.name);
         const Preset* p = find_preset(r.name);

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "host/error.h"
-#include "host/schedule.h"
-#include "host/sigma_ema.h"
+#include "train/schedule.h"
+#include "train/sigma_ema.h"
 
 using namespace noln;
 

@@ -1,0 +1,68 @@
+// noln_eval: evaluate and export a checkpoint with the CPU model (docs/demo.md, used by
+// scripts/demo.sh): the mean validation CE over val shards, the engine's logits of one
+// batch for scripts/check_export.py, and the LN-free Hugging Face export.
+//
+//   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
+//   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
+//   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cpu/gpt2_cpu.h"
+#include "io/dataloader.h"
+#include "host/error.h"
+#include "eval/eval.h"
+#include "eval/export_hf.h"
+#include "io/model_file.h"
+
+using namespace noln;
+
+static int to_int(const char* s, const char* what) {
+    char* end = nullptr;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v <= 0 || v > (1 << 30)) fail("noln_eval: %s must be a positive integer, got '%s'", what, s);
+    return (int)v;
+}
+
+static int usage() {
+    fprintf(stderr,
+            "usage: noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
+            "       noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref\n"
+            "       noln_eval export MODEL.bin DIR [fold]\n");
+    return 2;
+}
+
+int main(int argc, char** argv) {
+    try {
+        if (argc < 3) return usage();
+        std::string cmd = argv[1];
+        ModelFile f = read_model_file(argv[2]);
+        GPT2CPU m(f);
+        if ((cmd == "val" || cmd == "ref") && argc == 7) {
+            int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
+            DataLoader val(argv[3], B, T, 0, 1, false, f.config.vocab_size);
+            if (cmd == "val") {
+                float ce = eval_val_loss(m, val, to_int(argv[6], "MAX_BATCHES"));
+                printf("%.6f\n", ce);
+            } else {
+                val.next_batch();
+                write_logits_ref(argv[6], m, val.inputs(), B, T);
+                fprintf(stderr, "noln_eval: wrote %s (%dx%d tokens)\n", argv[6], B, T);
+            }
+            return 0;
+        }
+        if (cmd == "export" && (argc == 4 || (argc == 5 && std::string(argv[4]) == "fold"))) {
+            ExportOptions o;
+            o.fold_ln1_split = argc == 5;
+            export_hf_lnfree(argv[3], f.config, f.params.data(), f.ln, o);
+            fprintf(stderr, "noln_eval: exported %s to %s\n", argv[2], argv[3]);
+            return 0;
+        }
+        return usage();
+    } catch (const Error& e) {
+        fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+}

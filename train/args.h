@@ -1,0 +1,74 @@
+// The trainer's command line (docs/training.md). llm.c's single letters keep their meaning;
+// everything new is a long flag. Every flag takes one value ("-x 300", "--shuffle 0").
+// A preset (--preset) sets defaults; explicit flags override it whatever their order.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/schedule.h"
+
+namespace noln {
+
+struct TrainArgs {
+    // model and data
+    std::string model;           // -e: model file, HF folder/safetensors, or dN
+    int width = 0, heads = 0;    // --width --heads for dN (0: GPT-2's family default)
+    int vocab = 50257;           // --vocab for dN
+    int max_seq = 1024;          // --max-seq for dN
+    std::string train_glob;      // -i
+    std::string val_glob;        // -j
+    std::string out_dir;         // -o (empty: no logs, no checkpoints)
+    // batch
+    int B = 4;                   // -b micro-batch (sequences per rank per forward)
+    int T = 1024;                // -t
+    long total_batch = -1;       // -d tokens per optimizer step (-1: B*T*ranks)
+    // optimizer
+    float lr = 3e-4f;            // -l
+    int warmup = 0;              // -u
+    float final_frac = 1.0f;     // -q
+    int lr_horizon = 0;          // --lr-horizon (0: = steps)
+    float weight_decay = 0.0f;   // -c
+    int steps = 0;               // -x
+    float beta1 = 0.9f, beta2 = 0.95f, adam_eps = 1e-8f;
+    float grad_clip = 1.0f;      // --grad-clip (0 = off)
+    int shuffle = 1;             // --shuffle
+    uint64_t seed = 42;          // --seed
+    // evals and checkpoints
+    int val_every = 20;          // -v (0 = never)
+    int val_batches = 20;        // -m
+    int ckpt_every = 0;          // -n (0 = never)
+    int resume = 0;              // -y
+    int hellaswag = 0;           // -h
+    std::string hellaswag_file;  // --hellaswag
+    std::string export_hf;       // --export-hf DIR
+    int export_fold_ln1 = 1;     // --export-fold-ln1
+    // the method
+    std::string preset;          // --preset ("" = none)
+    int vanilla = 0;             // --vanilla 1: keep every LN
+    RemovalSchedule remove;      // from the preset, then --remove
+    float sigma_momentum = 0.9f; // --sigma-momentum
+    float aux_lambda = 0.0f;     // --aux-lambda
+    int bos_sigma_off = 0;       // --bos-sigma-off STEP (0 = BOS divisor never on)
+    int eot_sigma_off = 0;       // --eot-sigma-off STEP
+    int mask_eot_targets = 0;    // --mask-eot-targets
+
+    int horizon() const { return lr_horizon > 0 ? lr_horizon : steps; }
+};
+
+// Parses argv (argv[0] is the program). Throws noln::Error naming the flag on an unknown
+// flag, a missing or malformed value, or a value out of range. Sets *help when --help
+// was given (then nothing else is checked).
+TrainArgs parse_train_args(int argc, const char* const* argv, bool* help = nullptr);
+
+// Checks what needs the number of ranks: -d must be an exact multiple of B*T*ranks.
+// Fills total_batch when it was -1. Returns the gradient accumulation steps.
+int resolve_grad_accum(TrainArgs& a, int ranks);
+
+// The --help text: every flag with its default.
+std::string train_usage(const char* prog);
+
+// The flags --help lists, for the docs test ("-e", "--preset", ...).
+std::vector<std::string> train_flag_names();
+
+}  // namespace noln

@@ -1,0 +1,45 @@
+// What a run writes for people and for plots (docs/training.md "Logs"). Only rank 0 logs.
+//   console     one line per step, one line per frozen path, eval results
+//   main.log    llm.c's lines: "s:STEP trl:LOSS", "s:STEP tel:LOSS", "s:STEP hsa:ACC"
+//   main.jsonl  one JSON object per step (and per eval), with every path's state and sigma
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "host/ln_paths.h"
+#include "train/schedule.h"
+
+namespace noln {
+
+struct StepRecord {
+    int step = 0, steps = 0;
+    float ce = 0, aux = 0, lr = 0, grad_norm = 0;
+    double ms = 0, tokens_per_s = 0;
+};
+
+class TrainLogger {
+public:
+    // dir empty or enabled false: console only (or nothing at all when !enabled).
+    // append: keep what an earlier run wrote (resume).
+    TrainLogger(const std::string& dir, bool enabled, bool append);
+    ~TrainLogger();
+    TrainLogger(const TrainLogger&) = delete;
+    TrainLogger& operator=(const TrainLogger&) = delete;
+
+    void step(const StepRecord& r, const LNState& ln);
+    void froze(int step, const FreezeEvent& e, bool specials);
+    void val(int step, float loss);
+    void hellaswag(int step, int correct, int n, float acc);
+    void message(const std::string& line);  // console only
+
+private:
+    bool enabled_;
+    FILE* log_ = nullptr;
+    FILE* jsonl_ = nullptr;
+};
+
+// The JSON object for one step (no newline), for main.jsonl and tests.
+std::string step_json(const StepRecord& r, const LNState& ln);
+
+}  // namespace noln

@@ -1,0 +1,418 @@
+#include "train/train_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <memory>
+
+#include "io/dataloader.h"
+#include "host/dist.h"
+#include "host/error.h"
+#include "eval/eval.h"
+#include "eval/export_hf.h"
+#include "io/file_io.h"
+#include "io/hf_gpt2.h"
+#include "io/model_file.h"
+#include "train/logger.h"
+#include "train/lr_schedule.h"
+#include "train/schedule.h"
+#include "train/sigma_ema.h"
+#include "train/train_state.h"
+
+namespace noln {
+
+// GPT-2's <|endoftext|>; a smaller test vocabulary uses its last id (as the HF export does).
+static int eot_token_for(const GPT2Config& c) { return c.vocab_size > 50256 ? 50256 : c.vocab_size - 1; }
+
+std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world) {
+    std::string s;
+    auto kv = [&](const char* k, const std::string& v) { s += std::string(k) + "=" + v + "\n"; };
+    auto f = [](double x) { char b[32]; snprintf(b, sizeof b, "%.9g", x); return std::string(b); };
+    auto i = [](long long x) { return std::to_string(x); };
+    kv("model", i(c.num_layers) + "L " + i(c.channels) + "C " + i(c.num_heads) + "H V" +
+                    i(c.vocab_size) + " Vp" + i(c.padded_vocab_size) + " maxT" + i(c.max_seq_len));
+    kv("ranks", i(world));
+    kv("-b", i(a.B));
+    kv("-t", i(a.T));
+    kv("-d", i(a.total_batch));
+    kv("-l", f(a.lr));
+    kv("-u", i(a.warmup));
+    kv("-q", f(a.final_frac));
+    kv("--lr-horizon", i(a.horizon()));
+    kv("-c", f(a.weight_decay));
+    kv("--beta1", f(a.beta1));
+    kv("--beta2", f(a.beta2));
+    kv("--adam-eps", f(a.adam_eps));
+    kv("--grad-clip", f(a.grad_clip));
+    kv("-i", a.train_glob);
+    kv("--shuffle", i(a.shuffle));
+    kv("--seed", i((long long)a.seed));
+    kv("--remove", a.remove.to_string());
+    kv("--sigma-momentum", f(a.sigma_momentum));
+    kv("--aux-lambda", f(a.aux_lambda));
+    kv("--bos-sigma-off", i(a.bos_sigma_off));
+    kv("--eot-sigma-off", i(a.eot_sigma_off));
+    kv("--mask-eot-targets", i(a.mask_eot_targets));
+    return s;
+}
+
+// The observations of the last forward, averaged over ranks so every rank's EMA (and so
+// every frozen sigma) is identical: one allreduce of every site's two floats, site order.
+static SigmaObs averaged_obs(const Model& m) {
+    SigmaObs o = m.sigma_obs();
+    const int world = dist().world;
+    if (world == 1) return o;
+    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is two packed floats");
+    float* buf = &o.sites.data()->sigma;
+    const size_t n = 2 * o.sites.size();
+    dist_allreduce_sum(buf, n);
+    for (size_t i = 0; i < n; i++) buf[i] /= (float)world;
+    return o;
+}
+
+static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNState& ln,
+                            const SigmaEMA& ema, const TokenSource& train,
+                            const std::string& settings) {
+    const Dist& d = dist();
+    const size_t n = m.num_parameters();
+    if (d.rank == 0) {
+        make_dirs(a.out_dir);
+        // the working parameters exactly as the run has them (bf16 ones exact in v5)
+        std::vector<float> p(n);
+        m.get_working_parameters(p.data());
+        write_model_file(model_ckpt_path(a.out_dir, step), m.config(), p.data(),
+                         m.model_file_version(), &ln);
+    }
+    dist_barrier();  // the folder exists before the other ranks write into it
+    TrainState st;
+    st.step = step;
+    st.world = d.world;
+    st.rank = d.rank;
+    st.settings = settings;
+    st.ln = ln;
+    st.ema = ema;
+    st.m.resize(n);
+    st.v.resize(n);
+    m.get_optimizer_state(st.m.data(), st.v.data());
+    if (m.has_master_weights()) {
+        st.master.resize(n);
+        m.get_master_weights(st.master.data());
+    }
+    st.loader = train.save_state();
+    write_train_state(state_ckpt_path(a.out_dir, step, d.rank), st);
+    dist_barrier();
+    if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
+}
+
+// Loads checkpoint `step` into the model, LN state, EMA and loader.
+static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
+                            TokenSource& train, const std::string& settings) {
+    const Dist& d = dist();
+    const std::string spath = state_ckpt_path(a.out_dir, step, d.rank);
+    TrainState st = read_train_state(spath);
+    if (st.world != d.world || st.rank != d.rank)
+        fail("%s: cannot resume, the checkpoint was written by rank %d of %d, this is rank %d of %d",
+             spath.c_str(), st.rank, st.world, d.rank, d.world);
+    check_settings_match(st.settings, settings, spath);
+    const std::string mpath = model_ckpt_path(a.out_dir, step);
+    ModelFile mf = read_model_file(mpath);
+    const GPT2Config &c = m.config(), &fc = mf.config;
+    if (fc.num_layers != c.num_layers || fc.channels != c.channels || fc.num_heads != c.num_heads ||
+        fc.vocab_size != c.vocab_size || fc.padded_vocab_size != c.padded_vocab_size ||
+        fc.max_seq_len != c.max_seq_len)
+        fail("%s: cannot resume, the checkpoint's model shape differs from -e's", mpath.c_str());
+    if (st.m.size() != m.num_parameters() || st.ln.num_layers() != c.num_layers)
+        fail("%s: cannot resume, the optimizer state has %zu values, the model %zu parameters",
+             spath.c_str(), st.m.size(), m.num_parameters());
+    // A bf16 backend resumes its working parameters from the v5 file and its masters from
+    // the state; the two precisions' checkpoints are not interchangeable.
+    const char* prec[2] = {"FP32 (v3 model file, no masters)", "BF16 (v5 model file and masters)"};
+    const bool wants = m.has_master_weights(), has = !st.master.empty();
+    if (wants != has || mf.version != m.model_file_version())
+        fail("%s: cannot resume, the checkpoint (v%d model file, %s master weights) is from a %s run "
+             "and this trainer is %s; resume with the PRECISION build that wrote it", spath.c_str(),
+             mf.version, has ? "with" : "no", prec[has], prec[wants]);
+    m.set_working_parameters(mf.params.data());
+    if (has) m.set_master_weights(st.master.data());
+    m.set_optimizer_state(st.m.data(), st.v.data());
+    ln = st.ln;
+    ema = st.ema;
+    train.load_state(st.loader);
+}
+
+TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const TrainHooks& hooks,
+                         const LNState* initial) {
+    using clock = std::chrono::steady_clock;
+    const Dist& d = dist();
+    const GPT2Config& c = m.config();
+    const int L = c.num_layers, B = a.B, T = a.T;
+    const int accum = resolve_grad_accum(a, d.world);
+    if (T > c.max_seq_len)
+        fail("-t: sequence length %d is longer than the model's max_seq_len %d", T, c.max_seq_len);
+    const std::string settings = resume_settings(a, c, d.world);
+
+    LNState ln = initial ? *initial : LNState(L);
+    if (ln.num_layers() != L) fail("initial LN state has %d layers, the model %d", ln.num_layers(), L);
+    const int eot = eot_token_for(c);
+    ln.eot_token = eot;
+    SigmaEMA ema(L, a.sigma_momentum);
+
+    int start = 1;
+    if (a.resume) {
+        int k = newest_checkpoint(a.out_dir);
+        if (k > 0) {
+            load_checkpoint(m, a, k, ln, ema, train, settings);
+            start = k + 1;
+        }
+    }
+    TrainLogger log(a.out_dir, d.rank == 0, start > 1);
+    // FLOPs per trained token: 6 per parameter (forward 2, backward 4) plus the attention
+    // scores and mixing, 12 L C T at full context (PaLM's appendix B count).
+    const double flops_per_token = 6.0 * (double)m.num_parameters() + 12.0 * L * c.channels * c.max_seq_len;
+    const std::string device = m.device_name();
+    const double peak_tflops = m.peak_flops() / 1e12;
+    if (!device.empty()) {
+        char b[512];
+        if (peak_tflops > 0)
+            snprintf(b, sizeof b, "GPU %s: %s dense peak %.1f TFLOP/s per GPU", device.c_str(),
+                     m.precision_name(), peak_tflops);
+        else
+            snprintf(b, sizeof b, "GPU %s: peak unknown (not in the table of docs/gpu.md): MFU not reported",
+                     device.c_str());
+        log.message(b);
+    }
+    if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
+    else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
+    {
+        char b[256];
+        snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
+                 d.world, B, T, a.total_batch, accum, a.remove.to_string().c_str());
+        log.message(b);
+        if (a.remove.last_step(L) > a.steps)
+            log.message("warning: the removal schedule ends at step " +
+                        std::to_string(a.remove.last_step(L)) + ", after -x " + std::to_string(a.steps));
+    }
+
+    const LRSchedule lrs{a.lr, a.warmup, a.final_frac, a.horizon()};
+    m.set_aux_lambda(a.aux_lambda);
+    auto evals = [&](int step) {
+        if (hooks.val_loss) log.val(step, hooks.val_loss());
+        if (a.hellaswag && hooks.hellaswag) {
+            int correct = 0, n = 0;
+            float acc = 0;
+            hooks.hellaswag(correct, n, acc);
+            log.hellaswag(step, correct, n, acc);
+        }
+    };
+    if (start == 1 && a.val_every > 0) evals(0);  // the starting model's numbers
+
+    TrainResult res;
+    res.first_step = start;
+    std::vector<int> in((size_t)B * T), tg((size_t)B * T);
+    auto fetch = [&] {
+        train.next(in.data(), tg.data());
+        if (a.mask_eot_targets)
+            for (int& t : tg)
+                if (t == eot) t = -1;
+    };
+    const float grad_scale_per_fwd = 1.0f / (float)(accum * d.world);
+
+    for (int step = start; step <= a.steps; step++) {
+        auto t0 = clock::now();
+        apply_specials(a.bos_sigma_off, a.eot_sigma_off, step, ln);
+        bool have_batch = false;
+        if (needs_calibration(a.remove, step, ln, ema)) {
+            // a path due now was never observed (removed at step 1): measure it on the first batch
+            fetch();
+            have_batch = true;
+            m.set_ln_state(ln);
+            m.forward(in.data(), nullptr, B, T);
+            ema.calibrate(averaged_obs(m), due_paths(a.remove, step, ln));
+        }
+        for (const FreezeEvent& e : apply_schedule(a.remove, step, ln, ema))
+            log.froze(step, e, ln.bos_special || ln.eot_special);
+        m.set_ln_state(ln);
+
+        m.zero_grad();
+        double sums[3] = {0, 0, 0};  // CE * targets, aux, targets
+        for (int micro = 0; micro < accum; micro++) {
+            if (!have_batch) fetch();
+            have_batch = false;
+            ForwardResult r = m.forward(in.data(), tg.data(), B, T);
+            ema.update(averaged_obs(m), ln);
+            sums[0] += (double)r.ce * r.ntargets;
+            sums[1] += r.aux;
+            sums[2] += r.ntargets;
+            m.backward(grad_scale_per_fwd);
+        }
+        m.allreduce_gradients();
+        dist_allreduce_sum(sums, 3);
+        const float ce = sums[2] > 0 ? (float)(sums[0] / sums[2]) : 0.0f;
+        const float aux = (float)(sums[1] / (accum * d.world));
+        const float norm = m.grad_norm();
+        if (!std::isfinite(ce) || !std::isfinite(aux) || !std::isfinite(norm)) {
+            int k = a.out_dir.empty() ? 0 : newest_checkpoint(a.out_dir);
+            fail("step %d: non-finite %s (loss %g, aux %g, grad norm %g): stopping before the update; "
+                 "%s", step, std::isfinite(ce) && std::isfinite(aux) ? "gradient norm" : "loss",
+                 ce, aux, norm,
+                 k ? ("the last checkpoint (step " + std::to_string(k) + ") is intact").c_str()
+                   : "no checkpoint was written");
+        }
+        const float grad_scale = (a.grad_clip > 0 && norm > a.grad_clip) ? a.grad_clip / norm : 1.0f;
+        AdamW h;
+        h.lr = lrs.at(step);
+        h.beta1 = a.beta1;
+        h.beta2 = a.beta2;
+        h.eps = a.adam_eps;
+        h.weight_decay = a.weight_decay;
+        m.adamw_step(h, grad_scale, step);
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+        if (!device.empty() && ms > 0) {
+            // this rank's share: accum forwards of B*T tokens in ms
+            const double tflops = flops_per_token * accum * B * T / (ms / 1000.0) / 1e12;
+            char b[512];
+            if (peak_tflops > 0)
+                snprintf(b, sizeof b, "step %d: %.2f TFLOP/s per GPU, MFU %.1f%% of %s %s peak", step, tflops,
+                         100.0 * tflops / peak_tflops, device.c_str(), m.precision_name());
+            else
+                snprintf(b, sizeof b, "step %d: %.3f TFLOP/s per GPU (MFU n/a)", step, tflops);
+            log.message(b);
+        }
+
+        StepRecord rec;
+        rec.step = step;
+        rec.steps = a.steps;
+        rec.ce = ce;
+        rec.aux = aux;
+        rec.lr = h.lr;
+        rec.grad_norm = norm;
+        rec.ms = ms;
+        rec.tokens_per_s = ms > 0 ? (double)a.total_batch / (ms / 1000.0) : 0;
+        log.step(rec, ln);
+        res.losses.push_back(ce);
+        res.last_step = step;
+
+        if (a.val_every > 0 && (step % a.val_every == 0 || step == a.steps)) evals(step);
+        if (!a.out_dir.empty() && a.ckpt_every > 0 && (step % a.ckpt_every == 0 || step == a.steps))
+            save_checkpoint(m, a, step, ln, ema, train, settings);
+    }
+    res.ln = ln;
+    if (hooks.at_end) {
+        std::vector<float> p(m.num_parameters());
+        m.get_parameters(p.data());
+        hooks.at_end(ln, p.data());
+    }
+    return res;
+}
+
+// ---- the trainer's main() around the loop ----
+
+// What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
+// folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
+// --heads, --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
+static ModelFile load_initial_model(const TrainArgs& a) {
+    const std::string& e = a.model;
+    if (e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos) {
+        const int depth = std::atoi(e.c_str() + 1);
+        if (depth <= 0 || depth > 1000) fail("-e: %s: depth must be 1..1000", e.c_str());
+        GPT2Config c = gpt2_config_for_depth(depth, a.max_seq, a.vocab, padded_vocab(a.vocab));
+        if (a.width) c.channels = a.width;
+        if (a.heads) c.num_heads = a.heads;
+        validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
+        ModelFile f;
+        f.config = c;
+        f.version = MODEL_VERSION_FP32;
+        f.params.resize(num_parameters(c));
+        gpt2_init_params(c, f.params.data(), a.seed);
+        return f;
+    }
+    const bool hf = is_directory(e) ||
+                    (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
+    return hf ? read_hf_gpt2(e) : read_model_file(e);
+}
+
+// The DataLoader as the loop's TokenSource.
+class LoaderSource : public TokenSource {
+public:
+    LoaderSource(DataLoader& dl, std::string where) : dl_(dl), where_(std::move(where)) {}
+    void next(int* inputs, int* targets) override {
+        dl_.next_batch();
+        const size_t n = (size_t)dl_.B() * dl_.T();
+        std::copy(dl_.inputs(), dl_.inputs() + n, inputs);
+        std::copy(dl_.targets(), dl_.targets() + n, targets);
+    }
+    std::string save_state() const override { return dl_.save_state(); }
+    void load_state(const std::string& s) override { dl_.restore_state(s, where_); }
+
+private:
+    DataLoader& dl_;
+    std::string where_;
+};
+
+int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model) {
+    const Dist& d = dist_init(&argc, &argv);
+    try {
+        bool help = false;
+        TrainArgs a = parse_train_args(argc, argv, &help);
+        if (help) {
+            if (d.rank == 0) fputs(train_usage(argv[0]).c_str(), stdout);
+            return 0;
+        }
+        // the model: -e's parameters, and its LN state when the file carries one
+        const ModelFile init = load_initial_model(a);
+        std::unique_ptr<Model> owned = make_model(init.config);
+        Model& m = *owned;
+        m.set_parameters(init.params.data());
+        const LNState* initial = init.has_ln_state ? &init.ln : nullptr;
+        const GPT2Config& c = m.config();
+
+        // the data: training batches (-i) and validation (-j)
+        DataLoader train(a.train_glob, a.B, a.T, d.rank, d.world, a.shuffle != 0, c.vocab_size, a.seed);
+        LoaderSource src(train, "-o " + a.out_dir + " (training data loader state)");
+        std::unique_ptr<DataLoader> val;
+        if (!a.val_glob.empty())
+            val = std::make_unique<DataLoader>(a.val_glob, a.B, a.T, d.rank, d.world, false,
+                                               c.vocab_size, a.seed);
+
+        // the evals and the export at the end
+        TrainHooks hooks;
+        if (val) {
+            DataLoader* v = val.get();
+            hooks.val_loss = [&m, v, &a]() { return eval_val_loss(m, *v, a.val_batches); };
+        }
+        if (a.hellaswag)
+            hooks.hellaswag = [&m, &a](int& correct, int& n, float& acc) {
+                // rows per forward: at least one example (4 rows); rows as long as the model takes
+                HellaSwagResult r = eval_hellaswag(m, a.hellaswag_file, std::max(4, a.B), 0);
+                correct = r.correct;
+                n = r.n;
+                acc = r.acc_norm;
+            };
+        if (!a.export_hf.empty()) {
+            // Refuse now rather than after the run when the schedule cannot end LN-free.
+            LNState end = initial ? *initial : LNState(c.num_layers);
+            for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+            apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+            ExportOptions eo;
+            eo.fold_ln1_split = a.export_fold_ln1 != 0;
+            check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
+            hooks.at_end = [&m, &a, eo](const LNState& ln, const float* params) {
+                if (dist().rank == 0) {
+                    export_hf_lnfree(a.export_hf, m.config(), params, ln, eo);
+                    printf("exported the LN-free model to %s\n", a.export_hf.c_str());
+                }
+            };
+        }
+        run_training(m, a, src, hooks, initial);
+    } catch (const Error& e) {
+        fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace noln
