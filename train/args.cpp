@@ -23,10 +23,6 @@ static long long to_ll(const std::string& v, const std::string& flag, long long 
     return x;
 }
 
-static int to_int(const std::string& v, const std::string& flag, int lo, int hi) {
-    return (int)to_ll(v, flag, lo, hi);
-}
-
 static float to_float(const std::string& v, const std::string& flag, double lo, double hi) {
     char* end = nullptr;
     errno = 0;
@@ -42,119 +38,127 @@ static int to_bool(const std::string& v, const std::string& flag) {
     return v == "1";
 }
 
-// ---- the flag table: one row per flag, --help and the docs test read it ----
+// ---- the flag table: one row per flag; --help, presets, resume checks and the docs test
+// all read it ----
 
 struct Flag {
     const char* name;
     const char* meta;
     const char* help;
-    std::function<void(TrainArgs&, const std::string&, const std::string&)> set;
+    std::function<void(TrainArgs&, const std::string& value, const std::string& flag)> set;
+    // The value a resume must match ("key=value" in the training state); empty: the flag may
+    // change between a run and its resume.
+    std::function<std::string(const TrainArgs&)> saved;
 };
 
 using S = const std::string;
-static const int BIG = 1000000000;
+static const long long BIG = 1000000000;
+enum Resume { FREE, MUST_MATCH };
+
+static std::string fmt(double x) {
+    char b[32];
+    snprintf(b, sizeof b, "%.9g", x);  // round-trips a float
+    return b;
+}
+
+// One row maker per field type: the parser and its range, and the resume value.
+template <typename T>
+static Flag integer(const char* name, const char* meta, const char* help, T TrainArgs::*f, long long lo,
+                    long long hi, Resume r = FREE) {
+    Flag x{name, meta, help, [f, lo, hi](TrainArgs& a, S& v, S& fl) { a.*f = (T)to_ll(v, fl, lo, hi); }, {}};
+    if (r == MUST_MATCH) x.saved = [f](const TrainArgs& a) { return std::to_string((long long)(a.*f)); };
+    return x;
+}
+static Flag real(const char* name, const char* meta, const char* help, float TrainArgs::*f, double lo, double hi,
+                 Resume r = FREE) {
+    Flag x{name, meta, help, [f, lo, hi](TrainArgs& a, S& v, S& fl) { a.*f = to_float(v, fl, lo, hi); }, {}};
+    if (r == MUST_MATCH) x.saved = [f](const TrainArgs& a) { return fmt(a.*f); };
+    return x;
+}
+static Flag boolean(const char* name, const char* help, int TrainArgs::*f, Resume r = FREE) {
+    Flag x{name, "0|1", help, [f](TrainArgs& a, S& v, S& fl) { a.*f = to_bool(v, fl); }, {}};
+    if (r == MUST_MATCH) x.saved = [f](const TrainArgs& a) { return std::to_string(a.*f); };
+    return x;
+}
+static Flag text(const char* name, const char* meta, const char* help, std::string TrainArgs::*f,
+                 Resume r = FREE) {
+    Flag x{name, meta, help, [f](TrainArgs& a, S& v, S&) { a.*f = v; }, {}};
+    if (r == MUST_MATCH) x.saved = [f](const TrainArgs& a) { return a.*f; };
+    return x;
+}
 
 static const std::vector<Flag>& flags() {
     static const std::vector<Flag> F = {
-        {"-e", "MODEL", "model: llm.c .bin (or our checkpoint with LN state), HF GPT-2 folder or model.safetensors, or dN for a fresh depth-N GPT-2",
-         [](TrainArgs& a, S& v, S&) { a.model = v; }},
-        {"--width", "C", "dN only: channels (default 64*N, GPT-2's for N=12/24/36/48)",
-         [](TrainArgs& a, S& v, S& f) { a.width = to_int(v, f, 1, 65536); }},
-        {"--heads", "NH", "dN only: attention heads (default N, GPT-2's for N=12/24/36/48)",
-         [](TrainArgs& a, S& v, S& f) { a.heads = to_int(v, f, 1, 4096); }},
-        {"--vocab", "V", "dN only: vocabulary size (default 50257; padded to a multiple of 128)",
-         [](TrainArgs& a, S& v, S& f) { a.vocab = to_int(v, f, 2, 1 << 24); }},
-        {"--max-seq", "N", "dN only: positions in wpe (default 1024; at least -t)",
-         [](TrainArgs& a, S& v, S& f) { a.max_seq = to_int(v, f, 1, 1 << 20); }},
-        {"-i", "GLOB", "training token shards (quote the glob)",
-         [](TrainArgs& a, S& v, S&) { a.train_glob = v; }},
-        {"-j", "GLOB", "validation token shards (empty: no validation)",
-         [](TrainArgs& a, S& v, S&) { a.val_glob = v; }},
-        {"-o", "DIR", "output folder for main.log, main.jsonl and checkpoints (empty: none)",
-         [](TrainArgs& a, S& v, S&) { a.out_dir = v; }},
-        {"-b", "B", "micro-batch: sequences per rank per forward (default 4)",
-         [](TrainArgs& a, S& v, S& f) { a.B = to_int(v, f, 1, 1 << 20); }},
-        {"-t", "T", "sequence length (default 1024)",
-         [](TrainArgs& a, S& v, S& f) { a.T = to_int(v, f, 1, 1 << 20); }},
-        {"-d", "N", "tokens per optimizer step, a multiple of B*T*ranks (-1: B*T*ranks, no accumulation)",
-         [](TrainArgs& a, S& v, S& f) { a.total_batch = to_ll(v, f, -1, (long long)1 << 40); }},
-        {"-l", "LR", "peak learning rate (default 3e-4)",
-         [](TrainArgs& a, S& v, S& f) { a.lr = to_float(v, f, 0, 10); }},
-        {"-u", "STEPS", "linear warmup steps (default 0)",
-         [](TrainArgs& a, S& v, S& f) { a.warmup = to_int(v, f, 0, BIG); }},
-        {"-q", "FRAC", "final learning rate as a fraction of -l (default 1: no decay)",
-         [](TrainArgs& a, S& v, S& f) { a.final_frac = to_float(v, f, 0, 1); }},
+        text("-e", "MODEL", "model: llm.c .bin (or our checkpoint with LN state), HF GPT-2 folder or model.safetensors, or dN for a fresh depth-N GPT-2", &TrainArgs::model),
+        integer("--width", "C", "dN only: channels (default 64*N, GPT-2's for N=12/24/36/48)", &TrainArgs::width, 1, 65536),
+        integer("--heads", "NH", "dN only: attention heads (default N, GPT-2's for N=12/24/36/48)", &TrainArgs::heads, 1, 4096),
+        integer("--vocab", "V", "dN only: vocabulary size (default 50257; padded to a multiple of 128)", &TrainArgs::vocab, 2, 1 << 24),
+        integer("--max-seq", "N", "dN only: positions in wpe (default 1024; at least -t)", &TrainArgs::max_seq, 1, 1 << 20),
+        text("-i", "GLOB", "training token shards (quote the glob)", &TrainArgs::train_glob, MUST_MATCH),
+        text("-j", "GLOB", "validation token shards (empty: no validation)", &TrainArgs::val_glob),
+        text("-o", "DIR", "output folder for main.log, main.jsonl and checkpoints (empty: none)", &TrainArgs::out_dir),
+        integer("-b", "B", "micro-batch: sequences per rank per forward (default 4)", &TrainArgs::B, 1, 1 << 20, MUST_MATCH),
+        integer("-t", "T", "sequence length (default 1024)", &TrainArgs::T, 1, 1 << 20, MUST_MATCH),
+        integer("-d", "N", "tokens per optimizer step, a multiple of B*T*ranks (-1: B*T*ranks, no accumulation)", &TrainArgs::total_batch, -1, 1LL << 40, MUST_MATCH),
+        real("-l", "LR", "peak learning rate (default 3e-4)", &TrainArgs::lr, 0, 10, MUST_MATCH),
+        integer("-u", "STEPS", "linear warmup steps (default 0)", &TrainArgs::warmup, 0, BIG, MUST_MATCH),
+        real("-q", "FRAC", "final learning rate as a fraction of -l (default 1: no decay)", &TrainArgs::final_frac, 0, 1, MUST_MATCH),
+        // a resume must keep the cosine's end step, whether given or defaulted to -x
         {"--lr-horizon", "STEPS", "step at which the cosine reaches -l*-q (default: -x)",
-         [](TrainArgs& a, S& v, S& f) { a.lr_horizon = to_int(v, f, 0, BIG); }},
-        {"-c", "WD", "AdamW weight decay on 2-D tensors (default 0)",
-         [](TrainArgs& a, S& v, S& f) { a.weight_decay = to_float(v, f, 0, 10); }},
-        {"-x", "STEPS", "optimizer steps to run (required unless a preset sets it)",
-         [](TrainArgs& a, S& v, S& f) { a.steps = to_int(v, f, 1, BIG); }},
-        {"--beta1", "B1", "AdamW beta1 (default 0.9)",
-         [](TrainArgs& a, S& v, S& f) { a.beta1 = to_float(v, f, 0, 0.999999999); }},
-        {"--beta2", "B2", "AdamW beta2 (default 0.95)",
-         [](TrainArgs& a, S& v, S& f) { a.beta2 = to_float(v, f, 0, 0.999999999); }},
-        {"--adam-eps", "EPS", "AdamW epsilon (default 1e-8)",
-         [](TrainArgs& a, S& v, S& f) { a.adam_eps = to_float(v, f, 1e-30, 1); }},
-        {"--grad-clip", "NORM", "clip the global gradient norm to NORM (default 1; 0 = off)",
-         [](TrainArgs& a, S& v, S& f) { a.grad_clip = to_float(v, f, 0, 1e30); }},
-        {"--shuffle", "0|1", "shuffle the training shards and samples (default 1)",
-         [](TrainArgs& a, S& v, S& f) { a.shuffle = to_bool(v, f); }},
-        {"--seed", "N", "seed for dN init and data shuffling (default 42)",
-         [](TrainArgs& a, S& v, S& f) { a.seed = (uint64_t)to_ll(v, f, 0, (long long)1 << 62); }},
-        {"-v", "STEPS", "validate every STEPS steps and at the end (default 20; 0 = never)",
-         [](TrainArgs& a, S& v, S& f) { a.val_every = to_int(v, f, 0, BIG); }},
-        {"-m", "N", "validation batches per validation (default 20; 0 = all)",
-         [](TrainArgs& a, S& v, S& f) { a.val_batches = to_int(v, f, 0, BIG); }},
-        {"-n", "STEPS", "checkpoint every STEPS steps (default 0 = never)",
-         [](TrainArgs& a, S& v, S& f) { a.ckpt_every = to_int(v, f, 0, BIG); }},
-        {"-y", "0|1", "resume from the newest complete checkpoint in -o (default 0)",
-         [](TrainArgs& a, S& v, S& f) { a.resume = to_bool(v, f); }},
-        {"-h", "0|1", "HellaSwag eval at every validation (needs --hellaswag; default 0)",
-         [](TrainArgs& a, S& v, S& f) { a.hellaswag = to_bool(v, f); }},
-        {"--hellaswag", "FILE", "HellaSwag eval file (llm.c format)",
-         [](TrainArgs& a, S& v, S&) { a.hellaswag_file = v; }},
-        {"--preset", "NAME", "set every hyperparameter of a published schedule (see docs/training.md)",
-         [](TrainArgs& a, S& v, S&) { a.preset = v; }},
-        {"--vanilla", "0|1", "1: keep every LayerNorm (the control run), whatever the preset or --remove",
-         [](TrainArgs& a, S& v, S& f) { a.vanilla = to_bool(v, f); }},
+         [](TrainArgs& a, S& v, S& fl) { a.lr_horizon = (int)to_ll(v, fl, 0, BIG); },
+         [](const TrainArgs& a) { return std::to_string(a.horizon()); }},
+        real("-c", "WD", "AdamW weight decay on 2-D tensors (default 0)", &TrainArgs::weight_decay, 0, 10, MUST_MATCH),
+        integer("-x", "STEPS", "optimizer steps to run (required unless a preset sets it)", &TrainArgs::steps, 1, BIG),
+        real("--beta1", "B1", "AdamW beta1 (default 0.9)", &TrainArgs::beta1, 0, 0.999999999, MUST_MATCH),
+        real("--beta2", "B2", "AdamW beta2 (default 0.95)", &TrainArgs::beta2, 0, 0.999999999, MUST_MATCH),
+        real("--adam-eps", "EPS", "AdamW epsilon (default 1e-8)", &TrainArgs::adam_eps, 1e-30, 1, MUST_MATCH),
+        real("--grad-clip", "NORM", "clip the global gradient norm to NORM (default 1; 0 = off)", &TrainArgs::grad_clip, 0, 1e30, MUST_MATCH),
+        boolean("--shuffle", "shuffle the training shards and samples (default 1)", &TrainArgs::shuffle, MUST_MATCH),
+        integer("--seed", "N", "seed for dN init and data shuffling (default 42)", &TrainArgs::seed, 0, 1LL << 62, MUST_MATCH),
+        integer("-v", "STEPS", "validate every STEPS steps and at the end (default 20; 0 = never)", &TrainArgs::val_every, 0, BIG),
+        integer("-m", "N", "validation batches per validation (default 20; 0 = all)", &TrainArgs::val_batches, 0, BIG),
+        integer("-n", "STEPS", "checkpoint every STEPS steps (default 0 = never)", &TrainArgs::ckpt_every, 0, BIG),
+        boolean("-y", "resume from the newest complete checkpoint in -o (default 0)", &TrainArgs::resume),
+        boolean("-h", "HellaSwag eval at every validation (needs --hellaswag; default 0)", &TrainArgs::hellaswag),
+        text("--hellaswag", "FILE", "HellaSwag eval file (llm.c format)", &TrainArgs::hellaswag_file),
+        text("--preset", "NAME", "set every hyperparameter of a published schedule (see docs/training.md)", &TrainArgs::preset),
+        boolean("--vanilla", "1: keep every LayerNorm (the control run), whatever the preset or --remove", &TrainArgs::vanilla),
         {"--remove", "SPEC", "removal schedule: ln2=START/GAP,ln1qk=START/GAP,ln1v=START/GAP,lnf=STEP (parts optional, 'off' allowed)",
-         [](TrainArgs& a, S& v, S& f) { parse_removal_override(v, a.remove, f); }},
-        {"--sigma-momentum", "M", "EMA momentum of the sigma estimates (default 0.9; 1 = keep the first observation)",
-         [](TrainArgs& a, S& v, S& f) { a.sigma_momentum = to_float(v, f, 0, 1); }},
-        {"--aux-lambda", "L", "weight of the aux loss at the ln_f input (default 0 = off)",
-         [](TrainArgs& a, S& v, S& f) { a.aux_lambda = to_float(v, f, 0, 1e6); }},
-        {"--bos-sigma-off", "STEP", "divide position 0 of frozen paths by sigma_bos for steps < STEP (default 0 = never)",
-         [](TrainArgs& a, S& v, S& f) { a.bos_sigma_off = to_int(v, f, 0, BIG); }},
-        {"--eot-sigma-off", "STEP", "divide EOT tokens on frozen ln1v paths by sigma_bos for steps < STEP (default 0 = never)",
-         [](TrainArgs& a, S& v, S& f) { a.eot_sigma_off = to_int(v, f, 0, BIG); }},
-        {"--mask-eot-targets", "0|1", "leave targets equal to EOT out of the loss (default 0)",
-         [](TrainArgs& a, S& v, S& f) { a.mask_eot_targets = to_bool(v, f); }},
-        {"--export-hf", "DIR", "at the end, write an LN-free Hugging Face GPT-2 to DIR (every path must be frozen)",
-         [](TrainArgs& a, S& v, S&) { a.export_hf = v; }},
-        {"--export-fold-ln1", "0|1", "export: fold the ln1qk/ln1v sigma ratio into the V weights (exact; default 1; 0 refuses differing sigmas)",
-         [](TrainArgs& a, S& v, S& f) { a.export_fold_ln1 = to_bool(v, f); }},
+         [](TrainArgs& a, S& v, S& fl) { parse_removal_override(v, a.remove, fl); },
+         [](const TrainArgs& a) { return a.remove.to_string(); }},
+        real("--sigma-momentum", "M", "EMA momentum of the sigma estimates (default 0.9; 1 = keep the first observation)", &TrainArgs::sigma_momentum, 0, 1, MUST_MATCH),
+        real("--aux-lambda", "L", "weight of the aux loss at the ln_f input (default 0 = off)", &TrainArgs::aux_lambda, 0, 1e6, MUST_MATCH),
+        integer("--bos-sigma-off", "STEP", "divide position 0 of frozen paths by sigma_bos for steps < STEP (default 0 = never)", &TrainArgs::bos_sigma_off, 0, BIG, MUST_MATCH),
+        integer("--eot-sigma-off", "STEP", "divide EOT tokens on frozen ln1v paths by sigma_bos for steps < STEP (default 0 = never)", &TrainArgs::eot_sigma_off, 0, BIG, MUST_MATCH),
+        boolean("--mask-eot-targets", "leave targets equal to EOT out of the loss (default 0)", &TrainArgs::mask_eot_targets, MUST_MATCH),
+        text("--export-hf", "DIR", "at the end, write an LN-free Hugging Face GPT-2 to DIR (every path must be frozen)", &TrainArgs::export_hf),
+        boolean("--export-fold-ln1", "export: fold the ln1qk/ln1v sigma ratio into the V weights (exact; default 1; 0 refuses differing sigmas)", &TrainArgs::export_fold_ln1),
     };
     return F;
 }
 
-static void apply_preset(const Preset& p, TrainArgs& a) {
-    a.remove = p.remove;
-    a.steps = p.steps;
-    a.lr_horizon = p.lr_horizon;
-    a.total_batch = p.tokens_per_step;
-    a.B = p.micro_batch;
-    a.T = p.seq_len;
-    a.lr = p.lr;
-    a.final_frac = (float)((double)p.min_lr / (double)p.lr);
-    a.warmup = p.warmup;
-    a.weight_decay = p.weight_decay;
-    a.beta1 = p.beta1;
-    a.beta2 = p.beta2;
-    a.adam_eps = p.adam_eps;
-    a.grad_clip = p.grad_clip;
-    a.aux_lambda = p.aux_lambda;
-    a.sigma_momentum = p.sigma_momentum;
+static const Flag* find_flag(const std::string& name) {
+    for (const Flag& f : flags())
+        if (name == f.name) return &f;
+    return nullptr;
+}
+
+void apply_preset(const Preset& p, TrainArgs& a) {
+    for (const auto& [name, value] : p.flags) {
+        const Flag* f = find_flag(name);
+        if (!f) fail("--preset %s: unknown flag %s", p.name, name.c_str());
+        f->set(a, value, "--preset " + std::string(p.name) + ": " + name);
+    }
+}
+
+std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world) {
+    auto i = [](long long x) { return std::to_string(x); };
+    std::string s = "model=" + i(c.num_layers) + "L " + i(c.channels) + "C " + i(c.num_heads) + "H V" +
+                    i(c.vocab_size) + " Vp" + i(c.padded_vocab_size) + " maxT" + i(c.max_seq_len) + "\n";
+    s += "ranks=" + i(world) + "\n";
+    for (const Flag& f : flags())
+        if (f.saved) s += std::string(f.name) + "=" + f.saved(a) + "\n";
+    return s;
 }
 
 TrainArgs parse_train_args(int argc, const char* const* argv, bool* help) {
@@ -167,9 +171,7 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help) {
             if (help) *help = true;
             return TrainArgs{};
         }
-        const Flag* flag = nullptr;
-        for (const Flag& f : flags())
-            if (name == f.name) flag = &f;
+        const Flag* flag = find_flag(name);
         if (!flag) fail("%s: unknown flag (see --help)", name.c_str());
         if (i + 1 >= argc) fail("%s: missing value (%s)", name.c_str(), flag->meta);
         given.push_back({flag, argv[++i]});

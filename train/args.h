@@ -1,11 +1,15 @@
 // The trainer's command line (docs/training.md). llm.c's single letters keep their meaning;
 // everything new is a long flag. Every flag takes one value ("-x 300", "--shuffle 0").
 // A preset (--preset) sets defaults; explicit flags override it whatever their order.
+// Each hyperparameter is a TrainArgs field (with its default) and one row of the flag table
+// in train/args.cpp (name, parser and range, --help line, whether a resume must match it);
+// presets (train/presets.cpp) are lists of those flags.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "host/gpt2_config.h"
 #include "train/schedule.h"
 
 namespace noln {
@@ -64,6 +68,14 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help = nullp
 // Checks what needs the number of ranks: -d must be an exact multiple of B*T*ranks.
 // Fills total_batch when it was -1. Returns the gradient accumulation steps.
 int resolve_grad_accum(TrainArgs& a, int ranks);
+
+// Sets a's hyperparameters to preset p's (train/presets.h), through the flag table.
+struct Preset;
+void apply_preset(const Preset& p, TrainArgs& a);
+
+// The "key=value" lines a resume must match: the model shape, the number of ranks, and every
+// flag the flag table marks as fixed for a run (batch, optimizer, schedule, data, method).
+std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world);
 
 // The --help text: every flag with its default.
 std::string train_usage(const char* prog);

@@ -1,41 +1,77 @@
 #include "train/presets.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace noln {
 
-// Paper (b)'s momenta for Large and XL: 0.9 per 32 sequences, rescaled to their batches.
-static const float M_LARGE = (float)std::pow(0.9, 28.0 / 32.0);
-static const float M_XL = (float)std::pow(0.9, 18.0 / 32.0);
+namespace {
 
-static const std::vector<Preset> PRESETS = {
-    // name, what, remove {ln2, ln1qk, ln1v, lnf}, steps, horizon, tokens/step, B, T,
-    // lr, min lr, warmup, wd, beta1, beta2, eps, clip, lambda, momentum
+// A float flag value that reads back exactly (%.9g round-trips a float).
+std::string exact(float x) {
+    char b[32];
+    snprintf(b, sizeof b, "%.9g", x);
+    return b;
+}
+// -q for a schedule published as peak and final learning rate: final / peak, in double,
+// rounded to float once.
+std::string final_frac(float min_lr, float lr) { return exact((float)((double)min_lr / (double)lr)); }
+
+// Paper (b)'s momenta for Large and XL: 0.9 per 32 sequences, rescaled to their batches.
+const std::string M_LARGE = exact((float)std::pow(0.9, 28.0 / 32.0));
+const std::string M_XL = exact((float)std::pow(0.9, 18.0 / 32.0));
+
+// The optimizer every paper run shares: AdamW beta1 0.9, epsilon 1e-8, clip at norm 1.
+const std::vector<std::pair<std::string, std::string>> ADAM = {
+    {"--beta1", "0.9"}, {"--adam-eps", "1e-8"}, {"--grad-clip", "1"}};
+
+std::vector<std::pair<std::string, std::string>> with_adam(std::vector<std::pair<std::string, std::string>> f) {
+    f.insert(f.end(), ADAM.begin(), ADAM.end());
+    return f;
+}
+
+const std::vector<Preset> PRESETS = {
     {"paper-a-small", "paper (a), GPT-2 Small: fixed sigmas (momentum 1), no aux loss",
-     {{{200, 20}, {440, 20}, {680, 30}, {1040, 0}}}, 1200, 2000, 491520, 4, 1024,
-     6e-4f, 6e-5f, 100, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f, 0.0f, 1.0f},
+     with_adam({{"--remove", "ln2=200/20,ln1qk=440/20,ln1v=680/30,lnf=1040"},
+                {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "4"}, {"-t", "1024"},
+                {"-l", "6e-4"}, {"-q", final_frac(6e-5f, 6e-4f)}, {"-u", "100"}, {"-c", "0.1"},
+                {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}})},
     {"paper-b-small", "paper (b), GPT-2 Small",
-     {{{20, 2}, {44, 2}, {68, 3}, {104, 0}}}, 300, 300, 524288, 4, 1024,
-     6e-4f, 3e-4f, 25, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.1f, 0.9f},
+     with_adam({{"--remove", "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104"},
+                {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
+                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
     {"paper-b-medium", "paper (b), GPT-2 Medium",
-     {{{20, 2}, {68, 2}, {116, 3}, {188, 0}}}, 500, 500, 518144, 2, 1024,
-     6e-4f, 3e-4f, 10, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.1f, 0.9f},
+     with_adam({{"--remove", "ln2=20/2,ln1qk=68/2,ln1v=116/3,lnf=188"},
+                {"-x", "500"}, {"--lr-horizon", "500"}, {"-d", "518144"}, {"-b", "2"}, {"-t", "1024"},
+                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "10"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
     {"paper-b-large", "paper (b), GPT-2 Large",
-     {{{30, 4}, {174, 4}, {318, 6}, {534, 0}}}, 600, 1200, 516096, 4, 1024,
-     3e-4f, 4e-5f, 15, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.03f, M_LARGE},
+     with_adam({{"--remove", "ln2=30/4,ln1qk=174/4,ln1v=318/6,lnf=534"},
+                {"-x", "600"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "4"}, {"-t", "1024"},
+                {"-l", "3e-4"}, {"-q", final_frac(4e-5f, 3e-4f)}, {"-u", "15"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.03"}, {"--sigma-momentum", M_LARGE}})},
     {"paper-b-xl", "paper (b), GPT-2 XL",
-     {{{50, 4}, {242, 4}, {434, 6}, {722, 0}}}, 800, 1200, 516096, 4, 1024,
-     1e-4f, 2e-5f, 20, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.01f, M_XL},
+     with_adam({{"--remove", "ln2=50/4,ln1qk=242/4,ln1v=434/6,lnf=722"},
+                {"-x", "800"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "4"}, {"-t", "1024"},
+                {"-l", "1e-4"}, {"-q", final_frac(2e-5f, 1e-4f)}, {"-u", "20"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.01"}, {"--sigma-momentum", M_XL}})},
     {"vanilla", "paper (b) Small's hyperparameters with every LayerNorm kept (the control run)",
-     {{{0, 0}, {0, 0}, {0, 0}, {0, 0}}}, 300, 300, 524288, 4, 1024,
-     6e-4f, 3e-4f, 25, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.1f, 0.9f},
+     with_adam({{"--remove", "ln2=off,ln1qk=off,ln1v=off,lnf=off"},
+                {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
+                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
     // The CPU demo (docs/demo.md): a d4 model 64 wide, T=64, 1024 tokens/step (the 50257-word
     // unembedding makes every token expensive on a CPU); paper (b)'s shape squeezed into
     // 80 steps (ln2 first, ln1v with the longest gap, lnf last, then steps to heal).
     {"tiny", "CPU demo: small models, T=64, removal squeezed into 80 steps",
-     {{{10, 2}, {20, 2}, {30, 3}, {45, 0}}}, 80, 80, 1024, 16, 64,
-     1e-3f, 2e-4f, 5, 0.01f, 0.9f, 0.999f, 1e-8f, 1.0f, 0.1f, 0.9f},
+     with_adam({{"--remove", "ln2=10/2,ln1qk=20/2,ln1v=30/3,lnf=45"},
+                {"-x", "80"}, {"--lr-horizon", "80"}, {"-d", "1024"}, {"-b", "16"}, {"-t", "64"},
+                {"-l", "1e-3"}, {"-q", final_frac(2e-4f, 1e-3f)}, {"-u", "5"}, {"-c", "0.01"},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
 };
+
+}  // namespace
 
 const std::vector<Preset>& presets() { return PRESETS; }
 

@@ -1,31 +1,20 @@
 // Every published schedule of docs/method.md §5 as one table row each, plus `tiny` (the CPU
 // demo's scaled-down schedule) and `vanilla` (paper (b) Small's numbers with LN kept).
-// A preset sets defaults only: explicit flags override them whatever their order.
+// A preset is the list of flags it sets, applied through the flag table of train/args.cpp
+// (same parsing, same range checks) before the explicit flags, which override it whatever
+// their order. docs/training.md's preset table is checked against these rows
+// (tests/train/test_docs_presets.cpp).
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "train/schedule.h"
 
 namespace noln {
 
 struct Preset {
     const char* name;
-    const char* what;              // one line for --help and the docs
-    RemovalSchedule remove;        // all-off for vanilla
-    int steps;                     // -x
-    int lr_horizon;                // --lr-horizon
-    long tokens_per_step;          // -d
-    int micro_batch;               // -b: a divisor of tokens_per_step/seq_len
-    int seq_len;                   // -t
-    float lr;                      // -l
-    float min_lr;                  // -q = min_lr / lr
-    int warmup;                    // -u
-    float weight_decay;            // -c
-    float beta1, beta2, adam_eps;  // --beta1 --beta2 --adam-eps
-    float grad_clip;               // --grad-clip
-    float aux_lambda;              // --aux-lambda
-    float sigma_momentum;          // --sigma-momentum (1 = paper (a)'s fixed constants)
+    const char* what;  // one line for --help and the docs
+    std::vector<std::pair<std::string, std::string>> flags;  // {flag, value}, as on a command line
 };
 
 const std::vector<Preset>& presets();

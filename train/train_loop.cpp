@@ -28,38 +28,6 @@ namespace noln {
 // GPT-2's <|endoftext|>; a smaller test vocabulary uses its last id (as the HF export does).
 static int eot_token_for(const GPT2Config& c) { return c.vocab_size > 50256 ? 50256 : c.vocab_size - 1; }
 
-std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world) {
-    std::string s;
-    auto kv = [&](const char* k, const std::string& v) { s += std::string(k) + "=" + v + "\n"; };
-    auto f = [](double x) { char b[32]; snprintf(b, sizeof b, "%.9g", x); return std::string(b); };
-    auto i = [](long long x) { return std::to_string(x); };
-    kv("model", i(c.num_layers) + "L " + i(c.channels) + "C " + i(c.num_heads) + "H V" +
-                    i(c.vocab_size) + " Vp" + i(c.padded_vocab_size) + " maxT" + i(c.max_seq_len));
-    kv("ranks", i(world));
-    kv("-b", i(a.B));
-    kv("-t", i(a.T));
-    kv("-d", i(a.total_batch));
-    kv("-l", f(a.lr));
-    kv("-u", i(a.warmup));
-    kv("-q", f(a.final_frac));
-    kv("--lr-horizon", i(a.horizon()));
-    kv("-c", f(a.weight_decay));
-    kv("--beta1", f(a.beta1));
-    kv("--beta2", f(a.beta2));
-    kv("--adam-eps", f(a.adam_eps));
-    kv("--grad-clip", f(a.grad_clip));
-    kv("-i", a.train_glob);
-    kv("--shuffle", i(a.shuffle));
-    kv("--seed", i((long long)a.seed));
-    kv("--remove", a.remove.to_string());
-    kv("--sigma-momentum", f(a.sigma_momentum));
-    kv("--aux-lambda", f(a.aux_lambda));
-    kv("--bos-sigma-off", i(a.bos_sigma_off));
-    kv("--eot-sigma-off", i(a.eot_sigma_off));
-    kv("--mask-eot-targets", i(a.mask_eot_targets));
-    return s;
-}
-
 // The observations of the last forward, averaged over ranks so every rank's EMA (and so
 // every frozen sigma) is identical: one allreduce of every site's two floats, site order.
 static SigmaObs averaged_obs(const Model& m) {

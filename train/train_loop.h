@@ -45,9 +45,6 @@ struct TrainResult {
 TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const TrainHooks& hooks,
                          const LNState* initial = nullptr);
 
-// The "key=value" lines a resume must match (model shape, batch, ranks, optimizer, schedule).
-std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world);
-
 // The whole main() of a trainer binary, whatever the backend: MPI, the flags (--help),
 // the starting model (-e; a fresh `dN` initialised from --seed), make_model to build the
 // backend's model for that config, the training and validation DataLoaders (-i, -j), the

@@ -1,10 +1,10 @@
 // Files written before the LN paths became one table (host/ln_paths.h) still load to the
 // same values and are re-written byte for byte: the fixtures in tests/formats/fixtures/ are
 // a step-3 checkpoint of the unchanged trainer with a mixed LN state. How they were made
-// (from the repo root, with the build of commit 9ab1cf9):
-//   python3 tests/train/make_shards.py /tmp/fx 16
-//   ./train_gpt2_noln_cpu -e d2 --width 4 --heads 1 --vocab 16 --max-seq 4 -t 4 -b 2 -d 8 \
-//       -i '/tmp/fx/train_*.bin' -v 0 -l 3e-3 -x 3 -n 3 -o /tmp/fx/ck --shuffle 0 --seed 7 \
+// (from the repo root, with the build of commit 9ab1cf9; one command line):
+//   python3 tests/train/make_shards.py /tmp/fx8 16
+//   ./train_gpt2_noln_cpu -e d2 --width 4 --heads 1 --vocab 16 --max-seq 4 -t 4 -b 2 -d 8
+//       -i '/tmp/fx8/train_*.bin' -v 0 -l 3e-3 -x 3 -n 3 -o /tmp/fx8/ck --shuffle 0 --seed 7
 //       --remove ln2=1/1,ln1qk=2/5,ln1v=2/1,lnf=3 --bos-sigma-off 100 --eot-sigma-off 100
 //   ln_mixed_model.bin = model_00000003.bin, ln_mixed_state.bin = state_00000003_00000.bin,
 //   ln_mixed_step.jsonl = main.jsonl's step-3 line.
@@ -18,6 +18,7 @@
 #include "io/json.h"
 #include "train/logger.h"
 #include "io/model_file.h"
+#include "train/args.h"
 #include "train/train_state.h"
 #include "tests/formats/test_util.h"
 
@@ -130,4 +131,21 @@ TEST_CASE("LN compat: main.jsonl's step line is unchanged for the same state", "
     r.ms = json_number(json_member(j, "ms", STEP), "ms", STEP);
     r.tokens_per_s = json_number(json_member(j, "tokens_per_s", STEP), "tokens_per_s", STEP);
     CHECK(step_json(r, read_model_file(MODEL).ln) == line);
+}
+
+TEST_CASE("LN compat: the fixture's settings still match a run with the same flags", "[ln_state][train_state]") {
+    // the flags that wrote the fixture (see the top of this file): a resume of it compares
+    // the saved settings with these, key by key
+    const char* argv[] = {"train", "-e", "d2", "--width", "4", "--heads", "1", "--vocab", "16", "--max-seq", "4",
+                          "-t", "4", "-b", "2", "-d", "8", "-i", "/tmp/fx8/train_*.bin", "-v", "0", "-l", "3e-3",
+                          "-x", "3", "-n", "3", "-o", "/tmp/fx8/ck", "--shuffle", "0", "--seed", "7",
+                          "--remove", "ln2=1/1,ln1qk=2/5,ln1v=2/1,lnf=3", "--bos-sigma-off", "100",
+                          "--eot-sigma-off", "100"};
+    TrainArgs a = parse_train_args((int)(sizeof argv / sizeof *argv), argv);
+    resolve_grad_accum(a, 1);
+    const TrainState s = read_train_state(STATE);
+    const std::string now = resume_settings(a, read_model_file(MODEL).config, 1);
+    CHECK_NOTHROW(check_settings_match(s.settings, now, STATE));
+    a.lr = 1e-3f;  // and a different value is still caught
+    CHECK_THROWS(check_settings_match(s.settings, resume_settings(a, read_model_file(MODEL).config, 1), STATE));
 }

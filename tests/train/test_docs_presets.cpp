@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "train/args.h"
 #include "train/presets.h"
 
 using namespace noln;
@@ -70,10 +71,12 @@ std::string group(const GroupSchedule& g) {
 TEST_CASE("docs/training.md lists every preset with the code's numbers", "[docs][presets]") {
     auto rows = doc_rows();
     REQUIRE(rows.size() == presets().size());
-    for (const Preset& p : presets()) {
-        INFO("preset " << p.name);
-        REQUIRE(rows.count(p.name) == 1);
-        const std::vector<std::string>& r = rows[p.name];
+    for (const Preset& preset : presets()) {
+        INFO("preset " << preset.name);
+        REQUIRE(rows.count(preset.name) == 1);
+        const std::vector<std::string>& r = rows[preset.name];
+        TrainArgs p;  // what the preset sets, through the flag table
+        apply_preset(preset, p);
         // preset | ln2 | ln1qk | ln1v | lnf | steps | horizon | tokens/step | -b | LR -> min |
         // warmup | wd | beta2 | lambda | momentum
         REQUIRE(r.size() == 15);
@@ -83,12 +86,12 @@ TEST_CASE("docs/training.md lists every preset with the code's numbers", "[docs]
         CHECK(r[4] == (p.remove.at(PATH_LNF).start ? std::to_string(p.remove.at(PATH_LNF).start) : std::string("off")));
         CHECK(number(r[5]) == p.steps);
         CHECK(number(r[6]) == p.lr_horizon);
-        CHECK(number(r[7]) == p.tokens_per_step);
-        CHECK(number(r[8]) == p.micro_batch);
+        CHECK(number(r[7]) == p.total_batch);
+        CHECK(number(r[8]) == p.B);
         size_t arrow = r[9].find("->");
         REQUIRE(arrow != std::string::npos);
         CHECK(number(r[9].substr(0, arrow)) == Approx(p.lr).epsilon(1e-6));
-        CHECK(number(trim(r[9].substr(arrow + 2))) == Approx(p.min_lr).epsilon(1e-6));
+        CHECK(number(trim(r[9].substr(arrow + 2))) == Approx((double)p.lr * p.final_frac).epsilon(1e-6));
         CHECK(number(r[10]) == p.warmup);
         CHECK(number(r[11]) == Approx(p.weight_decay).epsilon(1e-6));
         CHECK(number(r[12]) == Approx(p.beta2).epsilon(1e-6));
