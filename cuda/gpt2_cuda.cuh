@@ -304,34 +304,12 @@ private:
     const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
     float* obs_dev(SiteKind s, int l = 0) const { return obs_dev_ + 2 * site_index(s, l, cfg_.num_layers); }
     void ensure_acts(int B, int T);
-    // The parts of an LN site's arguments that depend only on the site: gamma/beta of
-    // layer l (w_tensor is its P_*W; the P_*B tensor follows it), tokens, scratch, shape.
-    LNSiteForward site(int w_tensor, int l, float* mean, SiteKind s, int N, int T) const {
-        LNSiteForward a;
-        a.mean = mean;
-        a.w = param(w_tensor) + (size_t)l * cfg_.channels;
-        a.b = param(w_tensor + 1) + (size_t)l * cfg_.channels;
-        a.tokens = inputs_;
-        a.obs_partial = obs_partial_;
-        a.obs = obs_dev(s, l);
-        a.N = N;
-        a.T = T;
-        a.C = cfg_.channels;
-        return a;
-    }
-    LNSiteBackward site_grad(int w_tensor, int l, const floatX* x, const float* mean, int N) const {
-        LNSiteBackward a;
-        a.dx = dres_;
-        a.dw = grad(w_tensor) + (size_t)l * cfg_.channels;
-        a.db = grad(w_tensor + 1) + (size_t)l * cfg_.channels;
-        a.x = x;
-        a.mean = mean;
-        a.w = param(w_tensor) + (size_t)l * cfg_.channels;
-        a.scratch = ln_scratch_;
-        a.N = N;
-        a.C = cfg_.channels;
-        return a;
-    }
+    // Where LN site (s, layer l) of the last forward reads and writes: the one description
+    // of a site's wiring, used by the forward and (through ln_site_backward) the backward.
+    LNSiteForward ln_site(SiteKind s, int l) const;
+    // The site's backward: dout1 (and dout2, the V path's, on a split ln_1) into dres_ and
+    // the site's gamma/beta gradients.
+    void ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2 = nullptr);
 };
 
 inline void GPT2CUDA::ensure_acts(int B, int T) {
@@ -429,27 +407,13 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         floatX* l_ln1v = ln1v_ + l * NC;
         floatX* l_qkv = qkv_ + l * NC * 3;
         floatX* l_atty = atty_ + l * NC;
-        floatX* l_res2 = residual2_ + l * NC;
         floatX* l_ln2 = ln2_ + l * NC;
         floatX* l_fch = fch_ + l * NC * 4;
         floatX* l_fchg = fch_gelu_ + l * NC * 4;
         const floatX* qkvw = param(P_QKVW) + (size_t)l * 3 * C * C;
         const floatX* qkvb = param(P_QKVB) + (size_t)l * 3 * C;
         const bool split = ln_.ln1_split(l);
-        // Block l's input x is residual3[l-1] = residual2[l-1] + fcproj[l-1], formed and
-        // stored by the LN kernel itself (layer 0 reads the embeddings as they are).
-        floatX* x = l == 0 ? encoded_ : residual3_ + (l - 1) * NC;
-        LNSiteForward ln1 = site(P_LN1W, l, ln1_mean_ + l * N, SITE_LN1, (int)N, T);
-        ln1.p1 = {l_ln1, ln1_rstd_ + l * N, path_dev(PATH_LN1QK, l)};
-        if (split) ln1.p2 = {l_ln1v, ln1v_rstd_ + l * N, path_dev(PATH_LN1V, l)};
-        if (l == 0) {
-            ln1.x = encoded_;
-        } else {
-            ln1.x = residual2_ + (l - 1) * NC;
-            ln1.resid_b = fcproj_;
-            ln1.resid_out = x;
-        }
-        ln_path_forward(ln1);
+        ln_path_forward(ln_site(SITE_LN1, l));
         if (split) {
             // Q, K from the ln1qk path, V from the ln1v path: column slices of one weight
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 2 * C);
@@ -460,24 +424,14 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         attention_forward(l_atty, att_ + l * (size_t)B * NH * T * T, l_qkv, B, T, C, NH);
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
-        LNSiteForward ln2 = site(P_LN2W, l, ln2_mean_ + l * N, SITE_LN2, (int)N, T);
-        ln2.p1 = {l_ln2, ln2_rstd_ + l * N, path_dev(PATH_LN2, l)};
-        ln2.x = x;
-        ln2.resid_b = attproj_;
-        ln2.resid_out = l_res2;
-        ln_path_forward(ln2);
+        ln_path_forward(ln_site(SITE_LN2, l));
         matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
                             param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
     floatX* h = residual3_ + (L - 1) * NC;
-    LNSiteForward lnf = site(P_LNFW, 0, lnf_mean_, SITE_LNF, (int)N, T);
-    lnf.p1 = {lnf_, lnf_rstd_, path_dev(PATH_LNF)};
-    lnf.x = residual2_ + (L - 1) * NC;
-    lnf.resid_b = fcproj_;
-    lnf.resid_out = h;
-    ln_path_forward(lnf);
+    ln_path_forward(ln_site(SITE_LNF, 0));
     matmul_forward(logits_, Vp, lnf_, param(P_WTE), nullptr, (int)N, C, Vp);
     classifier(losses_, logits_, tg ? targets_ : nullptr, 0.0f, false, (int)N, V, Vp);
     if (aux_lambda_ > 0)
@@ -535,13 +489,10 @@ inline void GPT2CUDA::backward(float scale) {
     matmul_backward(dln_, grad(P_WTE), nullptr, dlogits, Vp, lnf_, param(P_WTE), bias_scratch_, N, C, Vp);
     const floatX* h = residual3_ + (L - 1) * NC;
     zero(dres_, NC);
-    LNSiteBackward lnf = site_grad(P_LNFW, 0, h, lnf_mean_, N);
-    lnf.p1 = {dln_, lnf_rstd_, path_dev(PATH_LNF)};
-    ln_path_backward(lnf);
+    ln_site_grad(SITE_LNF, 0, dln_);
     if (aux_lambda_ > 0) aux_loss_backward(dres_, h, aux_sigma_, aux_out_, scale * aux_lambda_, B, T, C);
 
     for (int l = L - 1; l >= 0; l--) {
-        const floatX* x = l == 0 ? encoded_ : residual3_ + (l - 1) * NC;
         const floatX* qkvw = param(P_QKVW) + (size_t)l * 3 * C * C;
         floatX* dqkvw = grad(P_QKVW) + (size_t)l * 3 * C * C;
         floatX* dqkvb = grad(P_QKVB) + (size_t)l * 3 * C;
@@ -555,9 +506,7 @@ inline void GPT2CUDA::backward(float scale) {
         zero(dln_, NC);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
                         ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C);
-        LNSiteBackward ln2 = site_grad(P_LN2W, l, residual2_ + l * NC, ln2_mean_ + (size_t)l * N, N);
-        ln2.p1 = {dln_, ln2_rstd_ + (size_t)l * N, path_dev(PATH_LN2, l)};
-        ln_path_backward(ln2);
+        ln_site_grad(SITE_LN2, l, dln_);
         // Attention branch: dres holds d(residual2) = d(attproj).
         zero(datty_, NC);
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
@@ -566,23 +515,76 @@ inline void GPT2CUDA::backward(float scale) {
         attention_backward(dqkv_, dpre_, datty_, qkv_ + l * NC * 3, att_ + l * (size_t)B * NH * T * T, B, T, C,
                            NH);
         zero(dln_, NC);
-        LNSiteBackward ln1 = site_grad(P_LN1W, l, x, ln1_mean_ + (size_t)l * N, N);
-        ln1.p1 = {dln_, ln1_rstd_ + (size_t)l * N, path_dev(PATH_LN1QK, l)};
         if (ln_.ln1_split(l)) {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C);
             zero(dlnv_, NC);
             matmul_backward(dlnv_, dqkvw + (size_t)2 * C * C, dqkvb + 2 * C, dqkv_ + 2 * C, 3 * C, ln1v_ + l * NC,
                             qkvw + (size_t)2 * C * C, bias_scratch_, N, C, C);
-            // one kernel for both paths: they share the input, gamma and beta
-            ln1.p2 = {dlnv_, ln1v_rstd_ + (size_t)l * N, path_dev(PATH_LN1V, l)};
         } else {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 3 * C);
         }
-        ln_path_backward(ln1);
+        // one kernel for both paths when split: they share the input, gamma and beta
+        ln_site_grad(SITE_LN1, l, dln_, dlnv_);
         // dres now holds d(x), the gradient at block l's input.
     }
     encoder_backward(grad(P_WTE), grad(P_WPE), dres_, bk_tokens_, bk_start_, bk_pos_, (int)buckets_.tokens.size(),
                      B, T, C);
+}
+
+inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
+    const int L = cfg_.num_layers, C = cfg_.channels;
+    const size_t N = (size_t)B_ * T_, NC = N * C;
+    // block l's input: residual3[l-1] = residual2[l-1] + fcproj[l-1], formed and stored by
+    // ln_1's kernel (layer 0 reads the embeddings as they are)
+    floatX* block_in = l == 0 ? encoded_ : residual3_ + (l - 1) * NC;
+    LNSiteForward a;
+    int w = P_LNFW;  // the site's gamma tensor; beta is the next one
+    if (s == SITE_LN1) {
+        w = P_LN1W;
+        a.p1 = {ln1_ + l * NC, ln1_rstd_ + l * N, path_dev(PATH_LN1QK, l)};
+        if (ln_.ln1_split(l)) a.p2 = {ln1v_ + l * NC, ln1v_rstd_ + l * N, path_dev(PATH_LN1V, l)};
+        a.mean = ln1_mean_ + l * N;
+        a.x = l == 0 ? encoded_ : residual2_ + (l - 1) * NC;
+        if (l > 0) {
+            a.resid_b = fcproj_;
+            a.resid_out = block_in;
+        }
+    } else if (s == SITE_LN2) {  // the MLP input residual2[l] = x + attproj
+        w = P_LN2W;
+        a.p1 = {ln2_ + l * NC, ln2_rstd_ + l * N, path_dev(PATH_LN2, l)};
+        a.mean = ln2_mean_ + l * N;
+        a.x = block_in;
+        a.resid_b = attproj_;
+        a.resid_out = residual2_ + l * NC;
+    } else {  // the unembedding input residual3[L-1] = residual2[L-1] + fcproj
+        l = 0;
+        a.p1 = {lnf_, lnf_rstd_, path_dev(PATH_LNF)};
+        a.mean = lnf_mean_;
+        a.x = residual2_ + (L - 1) * NC;
+        a.resid_b = fcproj_;
+        a.resid_out = residual3_ + (L - 1) * NC;
+    }
+    a.w = param(w) + (size_t)l * C;
+    a.b = param(w + 1) + (size_t)l * C;
+    a.tokens = inputs_;
+    a.obs_partial = obs_partial_;
+    a.obs = obs_dev(s, l);
+    a.N = (int)N;
+    a.T = T_;
+    a.C = C;
+    return a;
+}
+
+inline void GPT2CUDA::ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2) {
+    const LNSiteForward f = ln_site(s, l);
+    LNSiteBackward g = ln_site_backward(f);
+    g.p1.dout = dout1;
+    if (f.p2.out) g.p2.dout = dout2;
+    g.dx = dres_;
+    g.dw = grads_ + (f.w - params_);  // gradients share the parameters' layout
+    g.db = grads_ + (f.b - params_);
+    g.scratch = ln_scratch_;
+    ln_path_backward(g);
 }
 
 inline void GPT2CUDA::allreduce_gradients() {

@@ -148,6 +148,22 @@ struct LNSiteBackward {
     int N = 0, C = 0;
 };
 
+// The backward arguments that follow from a site's forward arguments f: the input it
+// normalised (the residual sum when one was formed), its means, gamma, shape, and each
+// path's rstd and state. The caller adds the output gradients (p1.dout, and p2.dout when
+// f had two paths) and where dx, dw, db and the scratch are.
+inline LNSiteBackward ln_site_backward(const LNSiteForward& f) {
+    LNSiteBackward g;
+    g.p1 = {nullptr, f.p1.rstd, f.p1.state};
+    if (f.p2.out) g.p2 = {nullptr, f.p2.rstd, f.p2.state};
+    g.x = f.resid_b ? f.resid_out : f.x;
+    g.mean = f.mean;
+    g.w = f.w;
+    g.N = f.N;
+    g.C = f.C;
+    return g;
+}
+
 // With g = w * dy and xhat = (x - mean) * rstd, per path:
 //   REAL:   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
 //   FROZEN: dx = rstd * (g - mean(g))

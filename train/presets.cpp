@@ -22,13 +22,28 @@ const std::string M_LARGE = exact((float)std::pow(0.9, 28.0 / 32.0));
 const std::string M_XL = exact((float)std::pow(0.9, 18.0 / 32.0));
 
 // The optimizer every paper run shares: AdamW beta1 0.9, epsilon 1e-8, clip at norm 1.
-const std::vector<std::pair<std::string, std::string>> ADAM = {
+using Flags = std::vector<std::pair<std::string, std::string>>;
+
+const Flags ADAM = {
     {"--beta1", "0.9"}, {"--adam-eps", "1e-8"}, {"--grad-clip", "1"}};
 
-std::vector<std::pair<std::string, std::string>> with_adam(std::vector<std::pair<std::string, std::string>> f) {
+Flags with_adam(Flags f) {
     f.insert(f.end(), ADAM.begin(), ADAM.end());
     return f;
 }
+
+// f with flag's value replaced
+Flags with(Flags f, const std::string& flag, const std::string& value) {
+    for (auto& [name, v] : f)
+        if (name == flag) v = value;
+    return f;
+}
+
+const Flags PAPER_B_SMALL =
+    with_adam({{"--remove", "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104"},
+               {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
+               {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
+               {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}});
 
 const std::vector<Preset> PRESETS = {
     {"paper-a-small", "paper (a), GPT-2 Small: fixed sigmas (momentum 1), no aux loss",
@@ -36,11 +51,7 @@ const std::vector<Preset> PRESETS = {
                 {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "4"}, {"-t", "1024"},
                 {"-l", "6e-4"}, {"-q", final_frac(6e-5f, 6e-4f)}, {"-u", "100"}, {"-c", "0.1"},
                 {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}})},
-    {"paper-b-small", "paper (b), GPT-2 Small",
-     with_adam({{"--remove", "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104"},
-                {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
-                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
+    {"paper-b-small", "paper (b), GPT-2 Small", PAPER_B_SMALL},
     {"paper-b-medium", "paper (b), GPT-2 Medium",
      with_adam({{"--remove", "ln2=20/2,ln1qk=68/2,ln1v=116/3,lnf=188"},
                 {"-x", "500"}, {"--lr-horizon", "500"}, {"-d", "518144"}, {"-b", "2"}, {"-t", "1024"},
@@ -57,10 +68,7 @@ const std::vector<Preset> PRESETS = {
                 {"-l", "1e-4"}, {"-q", final_frac(2e-5f, 1e-4f)}, {"-u", "20"}, {"-c", "0.01"},
                 {"--beta2", "0.999"}, {"--aux-lambda", "0.01"}, {"--sigma-momentum", M_XL}})},
     {"vanilla", "paper (b) Small's hyperparameters with every LayerNorm kept (the control run)",
-     with_adam({{"--remove", "ln2=off,ln1qk=off,ln1v=off,lnf=off"},
-                {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
-                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
+     with(PAPER_B_SMALL, "--remove", "ln2=off,ln1qk=off,ln1v=off,lnf=off")},
     // The CPU demo (docs/demo.md): a d4 model 64 wide, T=64, 1024 tokens/step (the 50257-word
     // unembedding makes every token expensive on a CPU); paper (b)'s shape squeezed into
     // 80 steps (ln2 first, ln1v with the longest gap, lnf last, then steps to heal).

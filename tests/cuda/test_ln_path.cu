@@ -123,18 +123,13 @@ static void run_case(const char* name, int B, int T, int C, const LNPathParams& 
     floatX *d_dout1 = to_dev<floatX>(dout1), *d_dout2 = to_dev<floatX>(dout2);
     floatX *d_dinp = to_dev<floatX>(dinp), *d_dw = to_dev<floatX>(dw), *d_db = to_dev<floatX>(db);
     float* d_scr = dev_alloc<float>(ln_backward_scratch_floats(N, C));
-    LNSiteBackward g;
-    g.p1 = {d_dout1, d_r1, d_p};
-    if (p2) g.p2 = {d_dout2, d_r2, d_p + 1};
+    LNSiteBackward g = ln_site_backward(f);  // the input, means, gamma, rstd and states of the forward
+    g.p1.dout = d_dout1;
+    if (p2) g.p2.dout = d_dout2;
     g.dx = d_dinp;
     g.dw = d_dw;
     g.db = d_db;
-    g.x = fuse_residual ? d_x : d_a;
-    g.mean = d_mean;
-    g.w = d_w;
     g.scratch = d_scr;
-    g.N = N;
-    g.C = C;
     ln_path_backward(g);
     noln::layernorm_backward(dinp.data(), dw.data(), db.data(), dout1.data(), x.data(), w.data(), mean1.data(),
                              rs1.data(), N, C, p1.frozen != 0);
