@@ -16,20 +16,30 @@ namespace noln {
 
 // Per-token mean and std sqrt(var + eps), the quantity sigma observations and the aux
 // loss are built on. Either output may be nullptr.
+// One row's mean and population variance, in double (the one copy of these loops).
+template <typename F>
+inline double row_mean(const F* x, int C) {
+    double m = 0;
+#pragma omp simd reduction(+ : m)
+    for (int c = 0; c < C; c++) m += x[c];
+    return m / C;
+}
+template <typename F>
+inline double row_var(const F* x, double m, int C) {
+    double v = 0;
+#pragma omp simd reduction(+ : v)
+    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+    return v / C;
+}
+
 template <typename F>
 void layernorm_stats(F* mean, F* sd, const F* inp, int N, int C) {
 #pragma omp parallel for if ((long)N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = inp + i * C;
-        double m = 0, v = 0;
-#pragma omp simd reduction(+ : m)
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-#pragma omp simd reduction(+ : v)
-        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-        v /= C;
+        const double m = row_mean(x, C);
         if (mean) mean[i] = (F)m;
-        if (sd) sd[i] = (F)std::sqrt(v + LN_EPS);
+        if (sd) sd[i] = (F)std::sqrt(row_var(x, m, C) + LN_EPS);
     }
 }
 
@@ -41,18 +51,8 @@ void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* w, const
 #pragma omp parallel for if ((long)N * C >= PARALLEL_MIN_WORK)
     for (long i = 0; i < N; i++) {
         const F* x = inp + i * C;
-        double m = 0, v = 0;
-#pragma omp simd reduction(+ : m)
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-        double r;
-        if (frozen_rstd) {
-            r = frozen_rstd[i];
-        } else {
-#pragma omp simd reduction(+ : v)
-            for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-            r = 1.0 / std::sqrt(v / C + LN_EPS);
-        }
+        const double m = row_mean(x, C);
+        const double r = frozen_rstd ? (double)frozen_rstd[i] : 1.0 / std::sqrt(row_var(x, m, C) + LN_EPS);
         F* y = out + i * C;
 #pragma omp simd
         for (int c = 0; c < C; c++) y[c] = (F)((x[c] - m) * r * w[c] + b[c]);

@@ -5,8 +5,8 @@
 // stay on the device (out[0] = S, out[1] = L_aux), so a step needs no extra sync; the
 // reduction is one block in a fixed order, so they are bitwise reproducible.
 #pragma once
-#include "host/ln_paths.h"  // LN_EPS
 #include "kernels/common.cuh"
+#include "kernels/ln_path.cuh"  // ln_row_sd
 
 constexpr int AUX_THREADS = 256;
 
@@ -14,17 +14,9 @@ __global__ void aux_sigma_kernel(float* sigma, const floatX* h, int N, int C) {
     const int lane = threadIdx.x % 32;
     const int row = blockIdx.x * (AUX_THREADS / 32) + threadIdx.x / 32;
     if (row >= N) return;
-    const floatX* x = h + (long)row * C;
-    float s = 0.0f;
-    for (int c = lane; c < C; c += 32) s += to_float(x[c]);
-    const float m = warp_sum(s) / C;
-    float v = 0.0f;
-    for (int c = lane; c < C; c += 32) {
-        const float d = to_float(x[c]) - m;
-        v += d * d;
-    }
-    v = warp_sum(v);
-    if (lane == 0) sigma[row] = sqrtf(v / C + (float)noln::LN_EPS);
+    float m;
+    const float sd = ln_row_sd(h + (long)row * C, C, lane, &m);  // the LN site's statistic
+    if (lane == 0) sigma[row] = sd;
 }
 
 __global__ void aux_reduce_kernel(float* out, const float* sigma, const int* inputs, int N, int T, int eot,

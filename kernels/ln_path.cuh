@@ -37,6 +37,22 @@ struct LNSiteForward {
     int N = 0, T = 0, C = 0;
 };
 
+// One warp's statistics of one row of C values (every lane gets both): the mean, and the
+// sd = sqrt(var + LN_EPS) (population variance) that REAL paths divide by and that the
+// sigma observations and the aux loss average. fp32 whatever floatX is.
+__device__ inline float ln_row_sd(const floatX* x, int C, int lane, float* mean) {
+    float s = 0.0f;
+    for (int c = lane; c < C; c += 32) s += to_float(x[c]);
+    const float m = warp_sum(s) / C;
+    float v = 0.0f;
+    for (int c = lane; c < C; c += 32) {
+        const float d = to_float(x[c]) - m;
+        v += d * d;
+    }
+    *mean = m;
+    return sqrtf(warp_sum(v) / C + (float)noln::LN_EPS);
+}
+
 __device__ inline float ln_path_rstd(const LNPathParams& p, float sd, int row, int T, const int* tokens) {
     if (!p.frozen) return 1.0f / sd;
     return 1.0f / noln::ln_frozen_divisor(p, row % T, tokens ? tokens[row] : -1);
@@ -64,15 +80,8 @@ ln_path_forward_kernel(const LNSiteForward a) {
                 a.resid_out[base + c] = from_float<floatX>(to_float(a.x[base + c]) + to_float(a.resid_b[base + c]));
             x = a.resid_out + base;  // each lane re-reads only what it wrote itself
         }
-        float s = 0.0f;
-        for (int c = lane; c < C; c += 32) s += to_float(x[c]);
-        const float m = warp_sum(s) / C;
-        float v = 0.0f;
-        for (int c = lane; c < C; c += 32) {
-            const float d = to_float(x[c]) - m;
-            v += d * d;
-        }
-        sd = sqrtf(warp_sum(v) / C + (float)noln::LN_EPS);
+        float m;
+        sd = ln_row_sd(x, C, lane, &m);
         floatX *out1 = a.p1.out, *out2 = a.p2.out;
         const float r1 = ln_path_rstd(*a.p1.state, sd, row, T, a.tokens);
         const float r2 = out2 ? ln_path_rstd(*a.p2.state, sd, row, T, a.tokens) : 0.0f;
