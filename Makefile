@@ -27,6 +27,7 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 # empty on a machine without it. NVCC_LIBS: what a CUDA program links besides our libraries
 # (nvcc adds cudart itself; a g++ link adds -lcudart).
 NVCC       ?= /usr/local/cuda/bin/nvcc
+export NVCC   # tests/lib.sh's need_nvcc checks the same one
 CUDA_HOME  ?= /usr/local/cuda
 HAVE_NVCC  := $(wildcard $(NVCC))
 NVCC_FLAGS := -std=c++17 -O3 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
