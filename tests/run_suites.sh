@@ -28,8 +28,8 @@ done
 if [ $needs = 1 ]; then
   targets=()
   for suite in ${suites[@]+"${suites[@]}"}; do
-    line=$(grep -m1 '^# needs:' "$suite") || { echo "$suite: no '# needs:' line (list the make targets it runs, or none)" >&2; exit 1; }
-    targets+=(${line#\# needs:})
+    if line=$(grep -m1 '^# needs:' "$suite"); then targets+=(${line#\# needs:})
+    else echo "warning: $suite has no '# needs:' line (the make targets it runs, or none); suite 10 fails on it" >&2; fi
   done
   [ ${#targets[@]} -eq 0 ] || printf '%s\n' "${targets[@]}" | sort -u | tr '\n' ' '
   echo

@@ -33,11 +33,15 @@ if [ "$(grep -c 'planted' <<< "$gaps")" = 3 ]; then ok "help check finds a plant
 else bad "help check missed a planted fault: '$gaps'"; fi
 
 # Every suite names what it needs, and those are targets make knows.
-if need=$(bash tests/run_suites.sh --needs); then
-  ok "every suite has a '# needs:' line"
-  if make -n --no-print-directory $need > /dev/null 2> "$T/err"; then ok "the suites' needs are make targets: $need"
-  else bad "a suite needs what make cannot build"; cat "$T/err"; fi
-else bad "run_suites.sh --needs"; fi
+no_needs() { grep -L '^# needs:' "$@"; }
+missing=$(no_needs tests/suites/*.sh)
+if [ -z "$missing" ]; then ok "every suite has a '# needs:' line"; else bad "suites without a '# needs:' line: $missing"; fi
+printf '#!/usr/bin/env bash\n# a suite that forgot its needs\n' > "$T/99-planted.sh"
+if [ -n "$(no_needs "$T/99-planted.sh")" ]; then ok "the needs check finds a planted suite without one"
+else bad "the needs check missed a planted suite without one"; fi
+need=$(bash tests/run_suites.sh --needs)
+if make -n --no-print-directory $need > /dev/null 2> "$T/err"; then ok "the suites' needs are make targets: $need"
+else bad "a suite needs what make cannot build"; cat "$T/err"; fi
 
 # refs FILE...: lines that send the reader outside the repository.
 refs() { grep -In -E '\.\./shared|(METHOD|FORMATS|DESIGN)\.md|EMULATOR-NOTES' "$@"; }
