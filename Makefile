@@ -2,9 +2,9 @@
 # fragment next to the code it builds (host/host.mk, io/io.mk, cpu/cpu.mk, emu/emu.mk,
 # tests/formats/formats.mk, ...), included below, so this file only holds what they share.
 #
+#   make help    every target, one line each (from the `## target: what it does` lines)
 #   make test    install what is missing (apt-get, npm pack), build, run every test suite
 #   make demo    the main job on a small built-in default (CPU backend)
-#   make help    list the main targets
 
 CXX      := g++
 PYTHON   := /usr/bin/python3
@@ -22,9 +22,24 @@ MPI_LIBS   := $(shell mpicxx --showme:link 2>/dev/null)
 export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 
-# Fragments append to these.
+# The real nvcc, for every CUDA build (cuda/, kernels/, emu/, dev/cuda/): device code for
+# sm_80 (A100) and sm_90 (H100/H200), nvcc and host-compiler warnings as errors. HAVE_NVCC is
+# empty on a machine without it. NVCC_LIBS: what a CUDA program links besides our libraries
+# (nvcc adds cudart itself; a g++ link adds -lcudart).
+NVCC       ?= /usr/local/cuda/bin/nvcc
+export NVCC   # tests/lib.sh's need_nvcc checks the same one
+CUDA_HOME  ?= /usr/local/cuda
+HAVE_NVCC  := $(wildcard $(NVCC))
+NVCC_FLAGS := -std=c++17 -O3 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+              -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror,-fopenmp
+NVCC_LIBS  := -L$(CUDA_HOME)/lib64 -lcublasLt -lnccl
+
+# Fragments append to these: TEST_TARGETS, everything `make test` builds (with SUITE=x, only
+# what those suites' `# needs:` lines name); PROGRAMS, the user-facing binaries at the root;
+# ALL_TARGETS, what else `make all` builds (emulated CUDA programs); CLEAN_FILES.
 TEST_TARGETS :=
 PROGRAMS     :=
+ALL_TARGETS  :=
 CLEAN_FILES  :=
 
 .DEFAULT_GOAL := all
@@ -54,17 +69,23 @@ endef
 include $(BASE_FRAGMENTS)
 include $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */*.mk */*/*.mk)))
 
+## all: build every program (the README's table; the nvcc ones when nvcc is there) and the emulated CUDA programs
 all: setup
-	@$(MAKE) --no-print-directory $(PROGRAMS)
+	@$(MAKE) --no-print-directory $(PROGRAMS) $(ALL_TARGETS)
 
+## setup: install the Debian packages the build and tests need (scripts/setup.sh)
 setup:
 	@bash scripts/setup.sh
 
-# The README's test command. SUITE=name runs only suites whose name contains it.
+## test: build and run every test suite; SUITE=x runs the suites whose name contains x, building only what they need
+# The suites name what they need in a `# needs:` line, read by tests/run_suites.sh --needs.
 test: setup
-	@$(MAKE) --no-print-directory -j$$(nproc) test-build
+	@need=$$(bash tests/run_suites.sh --needs '$(SUITE)') || exit 1; \
+	  set -- $(if $(SUITE),,test-build) $$need; \
+	  [ $$# -eq 0 ] || $(MAKE) --no-print-directory -j$$(nproc) "$$@"
 	@bash tests/run_suites.sh $(SUITE)
 
+## test-build: build everything make test runs, without running it
 test-build: $(TEST_TARGETS)
 
 $(BUILD)/%.o: %.cpp
@@ -75,11 +96,12 @@ $(BUILD)/catch_main.o: tests/catch_main.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -O0 -c $< -o $@
 
+## help: this list
 help:
-	@echo "make test   - install dependencies, build and run every test suite"
-	@echo "make demo   - the main job on a small built-in default (CPU backend)"
-	@echo "make all    - build every program: $(PROGRAMS)"
+	@sed -n 's/^## \([^ :]*\): */\1\t/p' $(filter %.mk Makefile,$(MAKEFILE_LIST)) | \
+	  awk -F'\t' '{ printf "make %-20s %s\n", $$1, $$2 }'
 
+## clean: remove build/ and the programs at the root
 clean:
 	rm -rf $(BUILD) $(PROGRAMS) $(CLEAN_FILES)
 

@@ -11,7 +11,7 @@ $(BUILD)/cpu/%.o: OPT += -fno-trapping-math -fno-math-errno
 $(CPU_LIB): $(CPU_SRCS:%.cpp=$(BUILD)/%.o)
 	$(archive)
 
-# test_gpt2_cpu MODEL.bin STATE.bin: the CPU model against a reference debug state.
+## test_gpt2_cpu: the CPU model against a debug state (./test_gpt2_cpu MODEL.bin STATE.bin; docs/cpu-reference.md)
 test_gpt2_cpu: $(BUILD)/test_gpt2_cpu.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 

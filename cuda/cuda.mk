@@ -1,10 +1,9 @@
 # cuda/: the CUDA GPT-2 (cuda/gpt2_cuda.cuh) and its two programs at the root, test_gpt2.cu
 # and train_gpt2_noln.cu (docs/gpu.md).
 #
-#   emulated (no GPU, run by the CI suites 71-73):
-#     build/cuda/test_gpt2_emu_fp32, build/cuda/test_gpt2_emu_bf16, build/cuda/train_gpt2_noln_emu_fp32,
-#     build/cuda/train_gpt2_noln_emu_bf16
-#   real nvcc for sm_80 + sm_90, warnings as errors (suite 78 builds them; needs a GPU to run):
+#   emulated (no GPU, run by the suites 71-72): make cuda-emu
+#     build/cuda/{test_gpt2,train_gpt2_noln}_emu_{fp32,bf16}
+#   real nvcc (NVCC_FLAGS; suite 78 builds them; needs a GPU to run):
 #     make test_gpt2 train_gpt2_noln [PRECISION=BF16|FP32]
 #   on a machine with a GPU: make gpu-check
 PRECISION ?= BF16
@@ -17,52 +16,45 @@ $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
 
 CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
-CUDA_EMU_DIR    := $(BUILD)/cuda
-CUDA_HOST_LIBS   = $(CPU_LINK)
 
-$(CUDA_EMU_DIR)/test_gpt2_emu_fp32: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
+# Emulated: the same sources built by emu/nvcc-emu, each program in both precisions.
+CUDA_EMU_DIR   := $(BUILD)/cuda
+$(CUDA_EMU_DIR)/%_emu_fp32: %.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
-	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/test_gpt2_emu_bf16: test_gpt2.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
+	$(EMU_NVCC) $(EMU_NVCC_FLAGS) -DENABLE_FP32 $< -o $@ $(CPU_LINK) -lcublasLt -lnccl
+$(CUDA_EMU_DIR)/%_emu_bf16: %.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
-	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
-	@mkdir -p $(dir $@)
-	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. -DENABLE_FP32 $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
-$(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
-	@mkdir -p $(dir $@)
-	$(EMU_NVCC) -O2 -g -Wall -Wextra -I. $< -o $@ $(CUDA_HOST_LIBS) -lcublasLt -lnccl
+	$(EMU_NVCC) $(EMU_NVCC_FLAGS) $< -o $@ $(CPU_LINK) -lcublasLt -lnccl
 
-CUDA_EMU_PROGS := $(CUDA_EMU_DIR)/test_gpt2_emu_fp32 $(CUDA_EMU_DIR)/test_gpt2_emu_bf16 \
-                  $(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32 $(CUDA_EMU_DIR)/train_gpt2_noln_emu_bf16
+CUDA_EMU_PROGS := $(foreach p,test_gpt2 train_gpt2_noln,$(CUDA_EMU_DIR)/$(p)_emu_fp32 $(CUDA_EMU_DIR)/$(p)_emu_bf16)
 .PHONY: cuda-emu
+## cuda-emu: test_gpt2 and train_gpt2_noln built by the emulator (build/cuda/*_emu_{fp32,bf16}; run on a CPU)
 cuda-emu: $(CUDA_EMU_PROGS)
 TEST_TARGETS += $(CUDA_EMU_PROGS)
+ALL_TARGETS  += cuda-emu
 
-# Real nvcc: device code for sm_80 (A100) and sm_90 (H100/H200), nvcc and host-compiler
-# warnings as errors; linked by g++ with the host and CPU libraries (the CPU model is
+# Real nvcc (NVCC_FLAGS), linked by g++ with the CPU and noln libraries (the CPU model is
 # test_gpt2's reference), cudart, cuBLASLt, NCCL, MPI and OpenBLAS. One object directory
 # per precision; the root binaries are copies of the last precision built.
-NVCC        ?= /usr/local/cuda/bin/nvcc
-CUDA_HOME   ?= /usr/local/cuda
-NVCC_FLAGS  := -std=c++17 -O3 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-               -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror,-fopenmp
 CUDA_NV_DIR  = $(BUILD)/cuda/nvcc-$(PRECISION)
-CUDA_NV_LIBS = -L$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lnccl -Wl,-rpath,$(CUDA_HOME)/lib64
-
 CUDA_NV_OBJS = $(CUDA_NV_DIR)/test_gpt2.o $(CUDA_NV_DIR)/train_gpt2_noln.o
 $(CUDA_NV_OBJS): $(CUDA_NV_DIR)/%.o: %.cu $(CUDA_MODEL_DEPS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) $(CUDA_PREC_FLAGS) -c $< -o $@
 $(CUDA_NV_DIR)/test_gpt2 $(CUDA_NV_DIR)/train_gpt2_noln: %: %.o $(CPU_LIB) $(NOLN_LIBS)
-	$(CXX) $(LDFLAGS) $< $(CUDA_HOST_LIBS) $(CUDA_NV_LIBS) -o $@
+	$(CXX) $(LDFLAGS) $< $(CPU_LINK) $(NVCC_LIBS) -lcudart -Wl,-rpath,$(CUDA_HOME)/lib64 -o $@
 
 .PHONY: test_gpt2 train_gpt2_noln
+## test_gpt2: the CUDA model against the CPU model or a debug state (real nvcc; PRECISION=BF16 default, or FP32)
+## train_gpt2_noln: the trainer on the CUDA backend (real nvcc; PRECISION=BF16 default, or FP32)
 test_gpt2 train_gpt2_noln: %: $(CUDA_NV_DIR)/%
 	cp -f $< $@
 CLEAN_FILES += test_gpt2 train_gpt2_noln
+ifneq ($(HAVE_NVCC),)
+PROGRAMS += test_gpt2 train_gpt2_noln
+endif
 
-# On a machine with a GPU: everything only real hardware can confirm (docs/gpu.md).
 .PHONY: gpu-check
+## gpu-check: on a machine with a GPU, every check only real hardware can make, and a verdict (docs/gpu.md)
 gpu-check:
 	@bash dev/cuda/gpu_check.sh

@@ -4,6 +4,7 @@
 $(BUILD)/libnoln_io.a: $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard io/*.cpp))
 	$(archive)
 
+## prepare_shards: text files to GPT-2 token shards (docs/data.md)
 prepare_shards: $(BUILD)/prepare_shards.o $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) -o $@ $< $(NOLN_LINK)
 
@@ -11,9 +12,8 @@ TEST_TARGETS += prepare_shards
 PROGRAMS     += prepare_shards
 CLEAN_FILES  += prepare_shards
 
-# The demo data: State of the Union addresses for training, Moby Dick held out for
-# validation, plus gpt2_tokenizer.bin, all under data/sotu/ (docs/data.md).
 .PHONY: prepare-data
+## prepare-data: fetch the assets and shard them into data/sotu/ (SOTU train, Moby Dick val, tokenizer; docs/data.md)
 prepare-data: prepare_shards
 	@bash scripts/fetch_assets.sh
 	./prepare_shards -o data/sotu/sotu --val data/assets/moby-dick data/assets/sotu

@@ -1,6 +1,6 @@
-# scripts/: `make demo` runs scripts/demo.sh (docs/demo.md): pretrain a tiny GPT-2 on the CPU,
-# fine-tune it vanilla and LN-free, compare on held-out text, plot, export, check the export.
+# scripts/: `make demo` runs scripts/demo.sh (docs/demo.md).
 .PHONY: demo
+## demo: the whole method on the CPU: pretrain a tiny GPT-2, fine-tune it vanilla and LN-free, compare, plot, export
 demo: setup
 	@$(MAKE) --no-print-directory -j2 train_gpt2_noln_cpu prepare_shards noln_eval
 	@bash scripts/demo.sh

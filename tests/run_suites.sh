@@ -2,7 +2,13 @@
 # Runs every test suite in tests/suites/ (in name order) and prints one closing line,
 # `N passed, M failed[, K skipped]`, summed over all of them.
 #
-# A suite is a bash script run from the repo root. Its count comes from its output:
+#   tests/run_suites.sh [PATTERN]          the suites whose name contains PATTERN (all without)
+#   tests/run_suites.sh --needs [PATTERN]  the make targets those suites need, from the line
+#                                          `# needs: TARGET...` each suite has (`make test
+#                                          SUITE=x` builds them, and only them, first)
+#
+# A suite is a bash script run from the repo root (most source tests/lib.sh). Its count comes
+# from its output:
 #  - Catch2 v2 summaries ("All tests passed (A assertions in N test cases)" or
 #    "test cases: N | P passed | F failed"), summed over every Catch2 run in the suite;
 #  - otherwise lines of the form `N passed, M failed[, K skipped]`, summed.
@@ -10,12 +16,30 @@
 # crash can never pass silently. Logs are kept in build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p build/test-logs
+needs=0; [ "${1:-}" = --needs ] && { needs=1; shift; }
 only="${1:-}"
-tp=0; tf=0; ts=0; bad=()
+suites=()
 for suite in tests/suites/*.sh; do
   name=$(basename "$suite" .sh)
   [ -n "$only" ] && [[ "$name" != *"$only"* ]] && continue
+  suites+=("$suite")
+done
+
+if [ $needs = 1 ]; then
+  targets=()
+  for suite in ${suites[@]+"${suites[@]}"}; do
+    if line=$(grep -m1 '^# needs:' "$suite"); then targets+=(${line#\# needs:})
+    else echo "warning: $suite has no '# needs:' line (the make targets it runs, or none); suite 10 fails on it" >&2; fi
+  done
+  [ ${#targets[@]} -eq 0 ] || printf '%s\n' "${targets[@]}" | sort -u | tr '\n' ' '
+  echo
+  exit 0
+fi
+
+mkdir -p build/test-logs
+tp=0; tf=0; ts=0; bad=()
+for suite in ${suites[@]+"${suites[@]}"}; do
+  name=$(basename "$suite" .sh)
   log=build/test-logs/$name.log
   echo "=== suite $name"
   start=$(date +%s)

@@ -14,7 +14,7 @@ $(TRAIN_TEST_BIN): $(TRAIN_TEST_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/catch_main.o $
 
 TEST_TARGETS += $(TRAIN_TEST_BIN)
 
-# The CPU trainer (host loop + the CPU model of cpu/).
+## train_gpt2_noln_cpu: the trainer on the CPU backend (docs/training.md)
 train_gpt2_noln_cpu: $(BUILD)/train_gpt2_noln_cpu.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 

@@ -10,14 +10,9 @@
 # and prints a verdict. Exit 0 only when every check passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-NVCC=${NVCC:-/usr/local/cuda/bin/nvcc}
-PY=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh
 W=build/gpu-check
 mkdir -p "$W"
-pass=0; fail=0; results=()
-ok()  { pass=$((pass+1)); results+=("PASS $1"); echo "PASS $1"; }
-bad() { fail=$((fail+1)); results+=("FAIL $1"); echo "FAIL $1"; }
 
 if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > "$W/gpus.txt" 2>&1; then
   echo "gpu-check: no NVIDIA GPU here (nvidia-smi -L failed); nothing to check"; exit 1
@@ -40,16 +35,13 @@ for prec in FP32 BF16; do
   done
 done
 
-# 2. kernel tests with the real nvcc, run on the GPU
+# 2. kernel tests with the real nvcc (make cuda-tests-nvcc, as suite 79 builds them), on the GPU
 for src in tests/cuda/test_*.cu; do
   t=$(basename "$src" .cu)
   for prec in fp32 bf16; do
-    def=""; [ $prec = fp32 ] && def="-DENABLE_FP32"
     exe=build/cuda/nvcc/${t}_$prec
-    mkdir -p build/cuda/nvcc
-    if ! $NVCC -std=c++17 -O2 -I. $def -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-         -Xcompiler -fopenmp "$src" -o "$exe" -L/usr/local/cuda/lib64 -lcublasLt -lopenblas -lgomp > "$W/$t-$prec.build" 2>&1; then
-      bad "kernel test $t $prec: build"; continue; fi
+    if ! make --no-print-directory "$exe" > "$W/$t-$prec.build" 2>&1; then
+      bad "kernel test $t $prec: build (see $W/$t-$prec.build)"; continue; fi
     if "$exe" > "$W/$t-$prec.out" 2>&1; then ok "kernel test $t $prec"; else bad "kernel test $t $prec (see $W/$t-$prec.out)"; fi
   done
 done
@@ -63,17 +55,7 @@ rm -rf "$W/cpu" "$W/gpu" "$W/gpu2"
 ./train_gpt2_noln_cpu "${F[@]}" -o "$W/cpu" > "$W/cpu.out" 2>&1
 GPU=build/cuda/nvcc-FP32/train_gpt2_noln
 if [ -x $GPU ] && $GPU "${F[@]}" -o "$W/gpu" > "$W/gpu.out" 2>&1 && $GPU "${F[@]}" -o "$W/gpu2" > "$W/gpu2.out" 2>&1; then
-  if r=$("$PY" - "$W/cpu/main.log" "$W/gpu/main.log" <<'PYEOF'
-import sys
-def losses(p):
-    return {(l.split()[0], l.split()[1].split(':')[0]): float(l.split(':')[2])
-            for l in open(p) if ' trl:' in l or ' tel:' in l}
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-if len(a) < 10 or a.keys() != b.keys(): print("different logged steps"); sys.exit(1)
-worst = max(abs(a[k] - b[k]) / abs(a[k]) for k in a)
-print("%d losses, max relative difference %.3g (tolerance 1e-4)" % (len(a), worst)); sys.exit(worst > 1e-4)
-PYEOF
-); then ok "GPU FP32 training vs CPU trainer: $r"; else bad "GPU FP32 training vs CPU trainer: $r"; fi
+  if r=$(same_losses "$W/cpu/main.log" "$W/gpu/main.log"); then ok "GPU FP32 training vs CPU trainer: $r"; else bad "GPU FP32 training vs CPU trainer: $r"; fi
   if diff <(grep -E ' t[re]l:' "$W/gpu/main.log") <(grep -E ' t[re]l:' "$W/gpu2/main.log") > /dev/null; then
     ok "GPU training is bitwise reproducible run to run"; else bad "GPU training differs run to run"; fi
 else bad "GPU training run failed (see $W/gpu.out)"; fi

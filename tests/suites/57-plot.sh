@@ -2,13 +2,11 @@
 # scripts/plot_losses.py on two synthetic runs written here (main.log + the trainer's
 # main.jsonl shapes): a PNG is written, the freeze events are found, and bad input
 # (a missing run, a log without loss lines) exits non-zero naming the file.
+# needs:
 set -uo pipefail
-PY=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh
 dir=build/tests/eval/tmp/plot
 rm -rf "$dir" && mkdir -p "$dir/van" "$dir/lnf" "$dir/empty"
-pass=0; failed=0
-ok() { echo "ok: $1"; pass=$((pass+1)); }
-bad() { echo "FAILED: $1"; failed=$((failed+1)); }
 for s in $(seq 1 60); do
   echo "s:$s trl:$(echo "5 - $s/30" | bc -l)" >> "$dir/van/main.log"
   echo "s:$s trl:$(echo "5.1 - $s/30" | bc -l)" >> "$dir/lnf/main.log"
@@ -24,12 +22,7 @@ if [ $? -eq 0 ] && [ -s "$dir/x.png" ] && [ "$(head -c 4 "$dir/x.png" | tail -c 
   ok "PNG written"; else bad "no PNG: $out"; fi
 if [[ "$out" == *"removals marked: ln2, lnf"* ]]; then ok "freeze events found (ln2, lnf)"
 else bad "freeze events not found: $out"; fi
-out=$("$PY" scripts/plot_losses.py "$dir/nope" -o "$dir/y.png" 2>&1)
-if [ $? -ne 0 ] && [[ "$out" == *"nope/main.log: missing"* ]]; then ok "missing run named"
-else bad "missing run not reported: $out"; fi
-out=$("$PY" scripts/plot_losses.py "$dir/empty" -o "$dir/y.png" 2>&1)
-if [ $? -ne 0 ] && [[ "$out" == *"empty/main.log: no"* ]]; then ok "log without loss lines named"
-else bad "empty log not reported: $out"; fi
+expect_error "missing run named" "nope/main.log: missing" "$PY" scripts/plot_losses.py "$dir/nope" -o "$dir/y.png"
+expect_error "log without loss lines named" "empty/main.log: no" "$PY" scripts/plot_losses.py "$dir/empty" -o "$dir/y.png"
 [ ! -e "$dir/y.png" ] && ok "no PNG left by a failed run" || bad "a failed run left y.png"
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+report plot

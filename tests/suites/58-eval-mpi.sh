@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # eval/eval over 2 MPI ranks: the val loss of 2 ranks x 3 batches equals 1 rank x 6 batches
 # (each rank reads its own slice), and HellaSwag counts each of the 9 examples once.
+# needs: build/tests/eval/eval_mpi
 set -uo pipefail
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. tests/lib.sh
 bin=build/tests/eval/eval_mpi
 dir=build/tests/eval/tmp/mpi
 rm -rf "$dir"
-pass=0; failed=0
-ok() { echo "ok: $1"; pass=$((pass+1)); }
-bad() { echo "FAILED: $1"; failed=$((failed+1)); }
-"$bin" write "$dir" || { echo "0 passed, 1 failed"; exit 1; }
+"$bin" write "$dir" || { bad "eval_mpi write"; report eval-mpi; exit 1; }
 one=$("$bin" run "$dir" 6) || bad "single-rank run failed"
 two=$(mpirun -np 2 --oversubscribe "$bin" run "$dir" 3 2>&1) || bad "2-rank run failed: $two"
 echo "1 rank, 6 batches: $one"
@@ -22,5 +20,4 @@ else bad "val loss differs: '$one' vs '$two'"; fi
 if [ "${n2:-}" = 9 ] && [ "${n1:-}" = 9 ] && [ "${c1:-x}" = "${c2:-y}" ]; then
   ok "HellaSwag over 2 ranks: 9 examples, same correct count"
 else bad "HellaSwag counts differ: '$one' vs '$two'"; fi
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+report eval-mpi

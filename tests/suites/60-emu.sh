@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # The CUDA emulator: test kernels against CPU loops under the forward (2 OS threads),
 # reverse and random (1 OS thread) schedules, the bug-finding checks, and cuBLASLt.
+# needs: emu-tests
 set -u
+. tests/lib.sh
 B=build/emu/tests
-rc=0
 for sched in "forward 2" "reverse 1" "random:11 1"; do
   set -- $sched
-  echo "--- test_kernels CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2"
-  CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels || rc=1
+  run env CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels
 done
-echo "--- test_bugs"
-$B/test_bugs || rc=1
-echo "--- test_cublaslt"
-OMP_NUM_THREADS=1 $B/test_cublaslt || rc=1
-exit $rc
+run $B/test_bugs
+run env OMP_NUM_THREADS=1 $B/test_cublaslt
+report emu

@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
 # The ASan+UBSan emulated build: the test kernels run clean, and a write one element
 # past a cudaMalloc buffer is reported by AddressSanitizer.
+# needs: emu-asan
 set -u
+. tests/lib.sh
 B=build/emu-asan/tests
-rc=0
-echo "--- test_kernels (ASan+UBSan, reverse schedule)"
-CUEMU_SCHEDULE=reverse OMP_NUM_THREADS=1 UBSAN_OPTIONS=halt_on_error=1 $B/test_kernels || rc=1
-echo "--- test_oob"
+run env CUEMU_SCHEDULE=reverse OMP_NUM_THREADS=1 UBSAN_OPTIONS=halt_on_error=1 $B/test_kernels
 out=$($B/test_oob 2>&1)
 if [ $? -ne 0 ] && grep -q "heap-buffer-overflow" <<<"$out" && grep -q "test_oob.cu:8" <<<"$out"; then
-  echo "1 passed, 0 failed"
+  ok "an out-of-bounds write in a kernel is reported by ASan at test_oob.cu:8"
 else
   echo "$out" | tail -20
-  echo "out-of-bounds write in a kernel was not reported by ASan"
-  echo "0 passed, 1 failed"
-  rc=1
+  bad "out-of-bounds write in a kernel was not reported by ASan"
 fi
-exit $rc
+report emu-asan

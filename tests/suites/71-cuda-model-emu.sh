@@ -4,12 +4,11 @@
 # BOS/EOT specials, aux loss, all FROZEN: logits, loss, gradients, 10 AdamW steps, save and
 # reload); then against the PyTorch debug states of suite 30 when they exist; a perturbed
 # state must fail (FP32); a missing file must exit 1 naming it.
+# needs: build/cuda/test_gpt2_emu_fp32 build/cuda/test_gpt2_emu_bf16
 set -u
+. tests/lib.sh
 B=build/cuda
 export OMP_NUM_THREADS=2
-pass=0; fail=0; skip=0
-ok()  { pass=$((pass+1)); echo "PASS $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
 for prec in fp32 bf16; do
   bin=$B/test_gpt2_emu_$prec
   if [ ! -x "$bin" ]; then bad "$bin missing (make cuda-emu)"; continue; fi
@@ -20,7 +19,7 @@ for prec in fp32 bf16; do
   done
   for c in a b c d; do
     m=build/cpu-ref/cfg_${c}_model.bin; s=build/cpu-ref/cfg_${c}_state.bin
-    if [ ! -f "$m" ] || [ ! -f "$s" ]; then skip=$((skip+1)); echo "SKIP PyTorch state $c: $s not there (suite 30 writes it)"; continue; fi
+    if [ ! -f "$m" ] || [ ! -f "$s" ]; then skipped "PyTorch state $c: $s not there (suite 30 writes it)"; continue; fi
     if $bin "$m" "$s" > $B/test_gpt2_${prec}_$c.out 2>&1; then ok "test_gpt2 $prec vs PyTorch state $c"
     else bad "test_gpt2 $prec vs PyTorch state $c"; grep -v '^  OK' $B/test_gpt2_${prec}_$c.out | tail; fi
   done
@@ -31,9 +30,6 @@ for prec in fp32 bf16; do
     elif grep -q '^  FAIL' $B/test_gpt2_${prec}_perturbed.out; then ok "test_gpt2 $prec fails a perturbed state"
     else bad "test_gpt2 $prec perturbed state: no FAIL line"; tail -3 $B/test_gpt2_${prec}_perturbed.out; fi
   fi
-  if $bin $B/no_such_model.bin $B/no_such_state.bin > $B/test_gpt2_missing.out 2>&1; then bad "missing file accepted"
-  elif grep -q 'no_such_model.bin' $B/test_gpt2_missing.out; then ok "test_gpt2 $prec: missing file exits 1, named"
-  else bad "missing file message"; cat $B/test_gpt2_missing.out; fi
+  expect_error "test_gpt2 $prec: missing file exits 1, named" 'no_such_model.bin' $bin $B/no_such_model.bin $B/no_such_state.bin
 done
-echo "cuda-model: $pass passed, $fail failed, $skip skipped"
-[ $fail = 0 ]
+report cuda-model

@@ -9,36 +9,19 @@
 # master weights in the state; a run stopped after step 5 (between the ln1qk and ln1v
 # removals) and resumed logs the uninterrupted run's main.log byte for byte; the FP32
 # trainer refuses a BF16 checkpoint.
+# needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16 train_gpt2_noln_cpu
 set -uo pipefail
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-PY=${PYTHON:-/usr/bin/python3}
+. tests/lib.sh
+export OMP_NUM_THREADS=1
 W=build/tests/cuda-train
 rm -rf "$W"; mkdir -p "$W"
-pass=0; fail=0; skip=0
-ok()  { pass=$((pass+1)); echo "PASS $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
 EMU=build/cuda/train_gpt2_noln_emu_fp32 CPU=./train_gpt2_noln_cpu EMUB=build/cuda/train_gpt2_noln_emu_bf16
-for b in $EMU $CPU $EMUB; do [ -x $b ] || { echo "$b missing (make cuda-emu train_gpt2_noln_cpu)"; echo "cuda-train: 0 passed, 1 failed"; exit 1; }; done
-"$PY" tests/train/make_shards.py "$W" 64 > /dev/null || { echo "cuda-train: 0 passed, 1 failed"; exit 1; }
+for b in $EMU $CPU $EMUB; do [ -x $b ] || { bad "$b missing (make cuda-emu train_gpt2_noln_cpu)"; report cuda-train; exit 1; }; done
+"$PY" tests/train/make_shards.py "$W" 64 > /dev/null || { bad "make_shards.py"; report cuda-train; exit 1; }
 F0=(-e d2 --width 32 --heads 2 --vocab 64 --max-seq 16 -t 16 -d 128 -i "$W/train_*.bin" -j "$W/val_*.bin"
    -v 5 -m 2 -l 3e-3 -u 2 -q 0.1 --lr-horizon 10 --aux-lambda 0.1 --shuffle 0
    --remove ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8)
 F=("${F0[@]}" -x 10)
-# compare the s:N trl:/tel: lines of two main.logs: same steps, relative difference <= 1e-4
-same_losses() {
-  "$PY" - "$1" "$2" <<'PYEOF'
-import sys
-def losses(p):
-    return {(l.split()[0], l.split()[1].split(':')[0]): float(l.split(':')[2])
-            for l in open(p) if ' trl:' in l or ' tel:' in l}
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-if len(a) < 10 or a.keys() != b.keys():
-    print("different logged steps:", sorted(a), sorted(b)); sys.exit(1)
-worst = max(abs(a[k] - b[k]) / abs(a[k]) for k in a)
-print("%d losses, max relative difference %.3g (tolerance 1e-4)" % (len(a), worst))
-sys.exit(0 if worst <= 1e-4 else 1)
-PYEOF
-}
 
 $CPU "${F[@]}" -b 4 -o "$W/cpu" > "$W/cpu.out" 2>&1 || bad "CPU trainer failed"
 if $EMU "${F[@]}" -b 4 -o "$W/emu" > "$W/emu.out" 2>&1; then
@@ -54,12 +37,11 @@ if command -v mpirun > /dev/null; then
     if r=$(same_losses "$W/cpu/main.log" "$W/emu2/main.log"); then ok "CUDA (emulated) 2 ranks with NCCL (-b 2) vs CPU 1 rank (-b 4): $r"
     else bad "2-rank CUDA vs CPU: $r"; fi
   else bad "2-rank CUDA trainer exited non-zero"; tail -5 "$W/emu2.out"; fi
-else skip=$((skip+1)); echo "SKIP 2-rank run: mpirun not found"; fi
+else skipped "2-rank run: mpirun not found"; fi
 # a model that does not fit: the emulator's device memory is host memory, so a 1.5 GB
 # address-space limit makes GPT-2 small's optimizer state (2 GB in FP32) fail to allocate
-if (ulimit -v 1500000; $EMU -e d12 -i "$W/train_*.bin" -b 1 -t 64 -d 64 -x 1) > "$W/oom.out" 2>&1; then bad "d12 under 1.5 GB accepted"
-elif grep -q 'cudaMalloc of [0-9]* bytes .* for .* failed.*does not fit' "$W/oom.out"; then ok "out of device memory: exit 1 naming size and buffer"
-else bad "out-of-memory message"; tail -3 "$W/oom.out"; fi
+expect_error "out of device memory: exit 1 naming size and buffer" 'cudaMalloc of [0-9]* bytes .* for .* failed.*does not fit' \
+  bash -c "ulimit -v 1500000; exec $EMU -e d12 -i '$W/train_*.bin' -b 1 -t 64 -d 64 -x 1"
 
 # BF16 checkpoints and exact resume
 hdr() { "$PY" -c "import struct,sys; print(*struct.unpack_from('<$2', open(sys.argv[1],'rb').read(), 0))" "$1"; }
@@ -80,5 +62,4 @@ if $EMUB "${F[@]}" -b 4 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
   else bad "FP32-vs-BF16 refusal message"; tail -3 "$W/bf32.out"; fi
 else bad "BF16 trainer exited non-zero"; tail -5 "$W/bf.out"; fi
 
-echo "cuda-train: $pass passed, $fail failed, $skip skipped"
-[ $fail = 0 ]
+report cuda-train
