@@ -47,11 +47,11 @@ inline std::vector<float> random_params(const noln::GPT2Config& c, uint64_t seed
 inline noln::LNState frozen_state(int L, float base = 0.7f) {
     noln::LNState s(L);
     for (int l = 0; l < L; l++) {
-        s.path(PATH_LN2, l) = {true, base + 0.3f * l, 1.0f};
-        s.path(PATH_LN1QK, l) = {true, base * 1.5f + 0.2f * l, 1.0f};
-        s.path(PATH_LN1V, l) = s.path(PATH_LN1QK, l);
+        s.path(noln::PATH_LN2, l) = {true, base + 0.3f * l, 1.0f};
+        s.path(noln::PATH_LN1QK, l) = {true, base * 1.5f + 0.2f * l, 1.0f};
+        s.path(noln::PATH_LN1V, l) = s.path(noln::PATH_LN1QK, l);
     }
-    s.path(PATH_LNF) = {true, base * 3.0f, 1.0f};
+    s.path(noln::PATH_LNF) = {true, base * 3.0f, 1.0f};
     return s;
 }
 
