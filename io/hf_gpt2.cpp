@@ -105,7 +105,7 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
                                             : config_int(cfg, "n_ctx", cfg_path);
     c.padded_vocab_size = padded_vocab(c.vocab_size);
     validate_config(c, cfg_path);
-    double eps = 1e-5;
+    double eps = LN_EPS;
     if (const Json* e = cfg.find("layer_norm_epsilon")) {
         eps = json_number(*e, "layer_norm_epsilon", cfg_path);
         if (!(eps >= 0) || !std::isfinite(eps))

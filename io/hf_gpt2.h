@@ -12,7 +12,7 @@ namespace noln {
 // path: a folder holding model.safetensors and config.json, or a .safetensors file with
 // config.json beside it. Tensor names may carry a "transformer." prefix; F32/F16/BF16.
 // Returns version 3, has_ln_state false, every LN path REAL. *layer_norm_epsilon (when
-// given) receives config.json's value (1e-5 when absent).
+// given) receives config.json's value (GPT-2's, our LN_EPS, when absent).
 ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon = nullptr);
 
 // Writes dir/model.safetensors (F32, names without prefix, "__metadata__": {"format": "pt"})
@@ -21,7 +21,7 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon = nul
 // exactly as given, so a caller exporting an LN-free model passes a copy whose ln gammas it
 // has already rescaled (docs/method.md §7, eval/export_hf.h). Both files are written atomically.
 void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* params,
-                   double layer_norm_epsilon = 1e-5);
+                   double layer_norm_epsilon = LN_EPS);
 
 // Vocab rounded up to a multiple of 128 (50257 -> 50304).
 int padded_vocab(int vocab_size);

@@ -225,8 +225,8 @@ TEST_CASE("GPT2CPU: sigma observations are the mean per-token std at each site",
                 double d = wte[in[b * T + t] * C + i] + wpe[t * C + i] - mu;
                 var += d * d / C;
             }
-            all += std::sqrt(var + 1e-5) / (B * T);
-            if (t == 0) bos += std::sqrt(var + 1e-5) / B;
+            all += std::sqrt(var + LN_EPS) / (B * T);
+            if (t == 0) bos += std::sqrt(var + LN_EPS) / B;
         }
     CHECK(m.sigma_obs().at(SITE_LN1, 0).sigma == Approx(all).epsilon(1e-5));
     CHECK(m.sigma_obs().at(SITE_LN1, 0).sigma_bos == Approx(bos).epsilon(1e-5));

@@ -201,7 +201,7 @@ TEST_CASE("aux loss: target S by hand, backward by FD with S held fixed", "[cpu]
         double m = 0, v = 0;
         for (int c = 0; c < C; c++) m += h[i * C + c] / C;
         for (int c = 0; c < C; c++) v += (h[i * C + c] - m) * (h[i * C + c] - m) / C;
-        sd[i] = std::sqrt(v + 1e-5);
+        sd[i] = std::sqrt(v + LN_EPS);
     }
     const double Sref = (sd[2] + sd[3] + sd[5] + sd[7]) / 4;
     CHECK(S == Approx(Sref).epsilon(1e-12));
