@@ -14,14 +14,17 @@
 // docs/training.md "Checkpoints"): changing them breaks existing checkpoints.
 //
 // Adding a path variant means only:
-//   1. its PathKind (appended before NUM_PATH_KINDS: earlier kinds keep their place in the
-//      files) and its PATH_KINDS row (name, per layer or not, the site it normalises, whether
-//      the EOT rule applies), a SiteKind if it reads a new input;
-//   2. the maths in each backend: cpu/gpt2_core.cpp and the CUDA model (which activation it
-//      normalises, where its output goes), through ln_frozen_divisor below;
+//   1. its PathKind (appended before NUM_PATH_KINDS, so earlier kinds keep their place in
+//      the path order) and its PATH_KINDS row (name, per layer or not, the site it normalises,
+//      whether the EOT rule applies), and a SiteKind if it reads a new input;
+//   2. the maths in each backend: cpu/gpt2_core.cpp and cuda/gpt2_cuda.cuh (which
+//      activation it normalises, where its output goes), through ln_frozen_divisor below;
 //   3. the PyTorch reference, scripts/torch_gpt2.py;
-//   4. the Hugging Face export, host/export_hf.cpp.
-// (The trailer's record count 3L+1 and its version are derived from num_paths.)
+//   4. the Hugging Face export, eval/export_hf.cpp.
+// Files, logs, the schedule, the EMA, MPI, the device copies and the tests' flattening follow
+// the table. The files store num_paths(L) path records and num_sites(L) EMA records with
+// no per-kind tags, so a new kind changes the counts: bump LN_TRAILER_VERSION and
+// TRAIN_STATE_VERSION and read the older versions with the older counts.
 #pragma once
 #include <string>
 #include <vector>
