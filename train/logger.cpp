@@ -53,6 +53,29 @@ std::string step_json(const StepRecord& r, const LNState& ln) {
     return s;
 }
 
+std::string device_line(const std::string& device, double peak_flops, const char* precision) {
+    char b[512];
+    if (peak_flops > 0)
+        snprintf(b, sizeof b, "GPU %s: %s dense peak %.1f TFLOP/s per GPU", device.c_str(), precision,
+                 peak_flops / 1e12);
+    else
+        snprintf(b, sizeof b, "GPU %s: peak unknown (not in the table of docs/gpu.md): MFU not reported",
+                 device.c_str());
+    return b;
+}
+
+std::string throughput_line(int step, double flops, double seconds, const std::string& device,
+                            double peak_flops, const char* precision) {
+    const double tflops = flops / seconds / 1e12;
+    char b[512];
+    if (peak_flops > 0)
+        snprintf(b, sizeof b, "step %d: %.2f TFLOP/s per GPU, MFU %.1f%% of %s %s peak", step, tflops,
+                 100.0 * tflops / (peak_flops / 1e12), device.c_str(), precision);
+    else
+        snprintf(b, sizeof b, "step %d: %.3f TFLOP/s per GPU (MFU n/a)", step, tflops);
+    return b;
+}
+
 void TrainLogger::step(const StepRecord& r, const LNState& ln) {
     if (!enabled_) return;
     printf("step %5d/%d | loss %.6f | aux %.4g | lr %.3e | norm %.4f | %.1f ms | %.0f tok/s | %s\n",

@@ -39,6 +39,14 @@ private:
     FILE* jsonl_ = nullptr;
 };
 
+// The throughput lines for a backend that names its device (docs/gpu.md "train_gpt2_noln and
+// MFU"): the device line once, then per step the achieved FLOP/s of `flops` done in
+// `seconds` on this rank and, when peak_flops > 0 (FLOP/s, dense, in `precision`), the MFU
+// = achieved / peak.
+std::string device_line(const std::string& device, double peak_flops, const char* precision);
+std::string throughput_line(int step, double flops, double seconds, const std::string& device,
+                            double peak_flops, const char* precision);
+
 // The JSON object for one step (no newline), for main.jsonl and tests.
 std::string step_json(const StepRecord& r, const LNState& ln);
 

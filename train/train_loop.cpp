@@ -6,14 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
 #include <memory>
 
-#include "io/dataloader.h"
-#include "host/dist.h"
-#include "host/error.h"
 #include "eval/eval.h"
 #include "eval/export_hf.h"
+#include "host/dist.h"
+#include "host/error.h"
+#include "io/dataloader.h"
 #include "io/file_io.h"
 #include "io/hf_gpt2.h"
 #include "io/model_file.h"
@@ -141,18 +140,9 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     // FLOPs per trained token: 6 per parameter (forward 2, backward 4) plus the attention
     // scores and mixing, 12 L C T at full context (PaLM's appendix B count).
     const double flops_per_token = 6.0 * (double)m.num_parameters() + 12.0 * L * c.channels * c.max_seq_len;
-    const std::string device = m.device_name();
-    const double peak_tflops = m.peak_flops() / 1e12;
-    if (!device.empty()) {
-        char b[512];
-        if (peak_tflops > 0)
-            snprintf(b, sizeof b, "GPU %s: %s dense peak %.1f TFLOP/s per GPU", device.c_str(),
-                     m.precision_name(), peak_tflops);
-        else
-            snprintf(b, sizeof b, "GPU %s: peak unknown (not in the table of docs/gpu.md): MFU not reported",
-                     device.c_str());
-        log.message(b);
-    }
+    const std::string device = m.device_name();  // empty (the CPU): no throughput lines
+    const double peak = m.peak_flops();
+    if (!device.empty()) log.message(device_line(device, peak, m.precision_name()));
     if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
     else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
@@ -239,17 +229,9 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         h.weight_decay = a.weight_decay;
         m.adamw_step(h, grad_scale, step);
         const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-        if (!device.empty() && ms > 0) {
-            // this rank's share: accum forwards of B*T tokens in ms
-            const double tflops = flops_per_token * accum * B * T / (ms / 1000.0) / 1e12;
-            char b[512];
-            if (peak_tflops > 0)
-                snprintf(b, sizeof b, "step %d: %.2f TFLOP/s per GPU, MFU %.1f%% of %s %s peak", step, tflops,
-                         100.0 * tflops / peak_tflops, device.c_str(), m.precision_name());
-            else
-                snprintf(b, sizeof b, "step %d: %.3f TFLOP/s per GPU (MFU n/a)", step, tflops);
-            log.message(b);
-        }
+        if (!device.empty() && ms > 0)  // this rank's share: accum forwards of B*T tokens
+            log.message(throughput_line(step, flops_per_token * accum * B * T, ms / 1000.0, device, peak,
+                                        m.precision_name()));
 
         StepRecord rec;
         rec.step = step;

@@ -9,6 +9,7 @@
 
 #include "host/error.h"
 #include "io/file_io.h"
+#include "train/logger.h"
 #include "train/train_state.h"
 #include "tests/train/fake_model.h"
 #include "tests/train/resume_util.h"
@@ -248,4 +249,68 @@ TEST_CASE("special divisors switch off at their step; EOT targets can be masked"
     for (int t : m.last_tg) { masked += t == -1; sevens += t == 7; }
     CHECK(masked > 0);
     CHECK(sevens == 0);
+}
+
+namespace {
+// A fake backend that names its device and its peak, as the CUDA model does.
+struct FakeGPU : FakeModel {
+    double peak = 0;
+    std::string device_name() const override { return "FakeGPU 9000"; }
+    double peak_flops() const override { return peak; }
+    const char* precision_name() const override { return "fp32"; }
+};
+
+// Runs the loop with stdout going to a file; returns what it printed.
+std::string printed_by(Model& m, TrainArgs a) {
+    const std::string path = "build/tests/train/mfu_" + std::to_string(getpid()) + ".txt";
+    fflush(stdout);
+    const int saved = dup(1);
+    FILE* f = fopen(path.c_str(), "w");
+    REQUIRE(f);
+    dup2(fileno(f), 1);
+    FakeSource src(2, 4);
+    run_training(m, a, src, {});
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    std::string out = read_file(path);
+    std::remove(path.c_str());
+    return out;
+}
+}  // namespace
+
+TEST_CASE("throughput lines: FLOP/s and MFU against the device's peak", "[loop][mfu]") {
+    // 3e12 FLOPs in 0.5 s = 6 TFLOP/s; of a 989 TFLOP/s peak 0.6067 %
+    CHECK(device_line("H100 SXM", 989e12, "bf16") == "GPU H100 SXM: bf16 dense peak 989.0 TFLOP/s per GPU");
+    CHECK(throughput_line(7, 3e12, 0.5, "H100 SXM", 989e12, "bf16") ==
+          "step 7: 6.00 TFLOP/s per GPU, MFU 0.6% of H100 SXM bf16 peak");
+    CHECK(throughput_line(7, 3e14, 0.5, "H100 SXM", 989e12, "bf16") ==
+          "step 7: 600.00 TFLOP/s per GPU, MFU 60.7% of H100 SXM bf16 peak");
+    CHECK(device_line("cuemu", 0, "fp32") == "GPU cuemu: peak unknown (not in the table of docs/gpu.md): MFU not reported");
+    CHECK(throughput_line(3, 1e9, 0.25, "cuemu", 0, "fp32") == "step 3: 0.004 TFLOP/s per GPU (MFU n/a)");
+}
+
+TEST_CASE("the loop prints the throughput lines for a backend that names its device, and only then",
+          "[loop][mfu]") {
+    TrainArgs a = base_args();
+    a.steps = 2;
+    FakeGPU known;
+    known.peak = 2e12;
+    std::string out = printed_by(known, a);
+    CHECK(out.find("GPU FakeGPU 9000: fp32 dense peak 2.0 TFLOP/s per GPU\n") != std::string::npos);
+    for (const char* line : {"step 1: ", "step 2: "}) {
+        size_t at = out.find(line);
+        REQUIRE(at != std::string::npos);
+        CHECK(out.find("of FakeGPU 9000 fp32 peak\n", at) != std::string::npos);
+    }
+    FakeGPU unknown;  // peak 0: FLOP/s only
+    out = printed_by(unknown, a);
+    CHECK(out.find("GPU FakeGPU 9000: peak unknown") != std::string::npos);
+    CHECK(out.find("step 2: ") != std::string::npos);
+    CHECK(out.find("TFLOP/s per GPU (MFU n/a)") != std::string::npos);
+    FakeModel cpu;  // names no device (the CPU): no such lines
+    out = printed_by(cpu, a);
+    CHECK(out.find("TFLOP/s") == std::string::npos);
+    CHECK(out.find("step     2/2 |") != std::string::npos);
 }
