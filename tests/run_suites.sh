@@ -7,7 +7,7 @@
 #                                          `# needs: TARGET...` each suite has (`make test
 #                                          SUITE=x` builds them, and only them, first)
 #
-# A suite is a bash script run from the repo root (most source tests/lib.sh). Its count comes
+# A suite is a bash script run from the repo root that sources tests/lib.sh. Its count comes
 # from its output:
 #  - Catch2 v2 summaries ("All tests passed (A assertions in N test cases)" or
 #    "test cases: N | P passed | F failed"), summed over every Catch2 run in the suite;
