@@ -40,6 +40,10 @@ struct Thread : ThreadHead {
     int w_kind, w_arg, w_width;
     unsigned w_mask;
     uint64_t w_value, w_result;
+    // warp-collective operation (WARP_COLLECTIVE)
+    const char* w_name;
+    CollectiveOp w_op;
+    void* w_ptr;
     // fiber
     void* sp;
     char* stack_lo;
@@ -55,7 +59,7 @@ struct Options {
     Order order = FORWARD;
     unsigned long seed = 1;
     size_t stack = 0;
-    bool strict_exit = false;
+    bool strict_exit = true;
 };
 
 size_t default_stack() {
@@ -84,7 +88,7 @@ const Options& options() {
         }
         if (const char* s = getenv("CUEMU_SEED")) o.seed = strtoul(s, nullptr, 10);
         if (const char* s = getenv("CUEMU_STACK_KB")) o.stack = std::max(16ul, strtoul(s, nullptr, 10)) * 1024;
-        if (const char* s = getenv("CUEMU_STRICT_EXIT")) o.strict_exit = s[0] == '1';
+        if (const char* s = getenv("CUEMU_STRICT_EXIT")) o.strict_exit = s[0] != '0';
         return o;
     }();
     return o;
@@ -191,6 +195,7 @@ std::string fmt3(uint3 v) { return "(" + std::to_string(v.x) + "," + std::to_str
 std::string where(const Thread& t) {
     std::string s = "thread " + fmt3(t.tid);
     if (t.state == AT_BAR) s += " at __syncthreads " + std::string(t.bar_file) + ":" + std::to_string(t.bar_line) + " (its barrier #" + std::to_string(t.bar_count) + ")";
+    else if (t.state == AT_WARP && t.w_kind == WARP_COLLECTIVE) s += " at " + std::string(t.w_name);
     else if (t.state == AT_WARP) {
         char m[16];
         snprintf(m, sizeof m, "0x%08x", t.w_mask);
@@ -225,6 +230,32 @@ uint64_t warp_result(const Block& b, std::vector<Thread>& th, const Thread& t, u
     return th[t.warp * 32 + (unsigned)src].w_value;
 }
 
+// A warp-collective operation (wmma) needs every lane of a full warp, all at the same op:
+// anything else is reported. Then op runs once over all lanes' arguments, before any lane
+// continues, so every lane sees memory and fragments as they were when the warp met.
+void release_collective(const Block& b, std::vector<Thread>& th, const Thread& t, unsigned first, unsigned last, unsigned live) {
+    std::string name = t.w_name, by = " called by thread " + fmt3(t.tid);
+    if (last - first < 32)
+        report(b, name + by + " in a warp of only " + std::to_string(last - first) +
+                      " threads: warp-collective operations need a full warp of 32");
+    for (unsigned l = 0; l < 32; l++) {
+        const Thread& o = th[first + l];
+        if (!(live >> l & 1))
+            report(b, name + by + ", but lane " + std::to_string(l) + " of its warp has exited: " +
+                          where(o) + "; all 32 lanes must call it");
+        if (o.state == AT_BAR)
+            report(b, name + by + " while lane " + std::to_string(l) + " waits at a block barrier: " + where(o));
+        if (o.state != AT_WARP || o.w_kind != WARP_COLLECTIVE || o.w_op != t.w_op)
+            report(b, "warp operations do not match: " + where(t) + " and " + where(o));
+    }
+    void* args[32];
+    for (unsigned l = 0; l < 32; l++) args[l] = th[first + l].w_ptr;
+    char msg[512] = "";
+    int bad = t.w_op(args, msg, sizeof msg);
+    if (bad >= 0) report(b, name + ": " + msg + " (" + where(th[first + (unsigned)bad]) + ")");
+    for (unsigned l = 0; l < 32; l++) th[first + l].state = READY;
+}
+
 // Releases whatever can be released after a round; false when nothing could be.
 bool release(Block& b, Worker& w) {
     std::vector<Thread>& th = w.th;
@@ -238,6 +269,11 @@ bool release(Block& b, Worker& w) {
         for (unsigned i = first; i < last; i++) {
             Thread& t = th[i];
             if (t.state != AT_WARP) continue;
+            if (t.w_kind == WARP_COLLECTIVE) {
+                release_collective(b, th, t, first, last, live);
+                released = true;
+                break;  // the whole warp took part
+            }
             unsigned group = t.w_mask & live;
             bool ok = true;
             for (unsigned l = 0; l < 32 && ok; l++) {
@@ -271,8 +307,17 @@ bool release(Block& b, Worker& w) {
             report(b, "divergent __syncthreads: " + where(*lead) + ", but " + where(t));
     }
     if (!lead) return false;
-    if (exited && options().strict_exit)
-        report(b, "__syncthreads reached after " + std::to_string(exited) + " threads of the block exited (CUEMU_STRICT_EXIT=1): " + where(*lead));
+    // CUDA allows __syncthreads in conditional code only when the condition is the same
+    // for the whole block; a thread that returned early took the other branch. Like
+    // compute-sanitizer's synccheck, a barrier that some threads of the block wait at
+    // after others exited is an error (in practice current GPUs release it).
+    if (exited && options().strict_exit) {
+        const Thread* gone = nullptr;
+        for (unsigned i = 0; i < n && !gone; i++) if (th[i].state == DONE) gone = &th[i];
+        report(b, "__syncthreads after " + std::to_string(exited) + " threads of the block exited: " + where(*lead) +
+                      ", but " + where(*gone) + " and " + std::to_string(exited - 1) +
+                      " more will never reach it (a barrier needs all threads of the block or none; CUEMU_STRICT_EXIT=0 allows it)");
+    }
     int count = 0, all = 1, any = 0;
     for (unsigned i = 0; i < n; i++) {
         if (th[i].state != AT_BAR) continue;
@@ -344,6 +389,19 @@ uint64_t warp_op(int kind, unsigned mask, uint64_t value, int arg, int width) {
     t.w_kind = kind; t.w_mask = mask; t.w_value = value; t.w_arg = arg; t.w_width = width;
     yield(t);
     return t.w_result;
+}
+
+void warp_collective(const char* name, CollectiveOp op, void* arg) {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    t.state = AT_WARP;
+    t.w_kind = WARP_COLLECTIVE; t.w_mask = 0xffffffffu; t.w_width = 32;
+    t.w_name = name; t.w_op = op; t.w_ptr = arg;
+    yield(t);
+}
+
+void device_error(const char* what) {
+    const Thread& t = *static_cast<Thread*>(tls_thread);
+    report(*static_cast<Block*>(tls_block), "thread " + fmt3(t.tid) + ": " + what);
 }
 
 unsigned active_mask() {
