@@ -60,6 +60,12 @@ using CollectiveOp = int (*)(void* const* args, char* msg, size_t msg_size);
 void warp_collective(const char* name, CollectiveOp op, void* arg);
 // Aborts with `what`, naming the kernel, the block and the calling thread.
 [[noreturn]] void device_error(const char* what);
+// Asynchronous copies (emu/include/cuda_pipeline_primitives.h): the source is read at
+// issue, the destination written when __pipeline_wait_prior covers the copy's batch (or
+// when the thread exits), so a read of the destination before the wait sees old data.
+void pipeline_copy(void* dst, const void* src, size_t size, size_t zfill);
+void pipeline_commit();
+void pipeline_wait_prior(size_t prior);
 // Lanes of the caller's warp that are still running (an approximation: see README).
 unsigned active_mask();
 // The launch's dynamic shared memory (poisoned with 0xFF at every block start).

@@ -29,6 +29,14 @@ namespace {
 
 enum State { READY, AT_BAR, AT_WARP, DONE };
 
+// An asynchronous copy (__pipeline_memcpy_async) that has not landed yet: the source as
+// read at issue, written to dst when a __pipeline_wait_prior covers its batch.
+struct PendingCopy {
+    unsigned char* dst;
+    unsigned char data[16];
+    unsigned size;
+};
+
 struct Thread : ThreadHead {
     int state;
     unsigned lin, warp, lane;
@@ -44,6 +52,9 @@ struct Thread : ThreadHead {
     const char* w_name;
     CollectiveOp w_op;
     void* w_ptr;
+    // asynchronous copies: copies[0, commits[g]) form the committed batches up to g
+    std::vector<PendingCopy> copies;
+    std::vector<size_t> commits;
     // fiber
     void* sp;
     char* stack_lo;
@@ -140,6 +151,12 @@ inline void yield(Thread& t) {
 #endif
 }
 
+// Lands the thread's oldest `count` pending copies.
+void land_copies(Thread& t, size_t count) {
+    for (size_t i = 0; i < count; i++) memcpy(t.copies[i].dst, t.copies[i].data, t.copies[i].size);
+    t.copies.erase(t.copies.begin(), t.copies.begin() + (ptrdiff_t)count);
+}
+
 // Each fiber serves CUDA thread i of every block its OS thread runs; it finds its
 // Thread through tls_thread (set by the scheduler before every switch in), so the pool
 // can grow without re-creating fibers.
@@ -154,6 +171,8 @@ inline void yield(Thread& t) {
         Block* b = tls_worker->block;
         b->body(b->ctx);
         Thread* t = static_cast<Thread*>(tls_thread);
+        land_copies(*t, t->copies.size());  // a thread's copies complete even if never waited for
+        t->commits.clear();
         t->state = DONE;
         yield(*t);
     }
@@ -340,6 +359,7 @@ void run_block(Worker& w, Block& b, unsigned long long linear) {
         t.tid = make_uint3(i % d.x, i / d.x % d.y, i / (d.x * d.y));
         t.lin = i; t.warp = i / 32; t.lane = i % 32;
         t.state = READY; t.bar_count = 0;
+        t.copies.clear(); t.commits.clear();
     }
     // Poison: a read of dynamic shared memory before any write gives NaN.
     if (b.cfg->smem) memset(b.smem, 0xff, b.cfg->smem);
@@ -402,6 +422,36 @@ void warp_collective(const char* name, CollectiveOp op, void* arg) {
 void device_error(const char* what) {
     const Thread& t = *static_cast<Thread*>(tls_thread);
     report(*static_cast<Block*>(tls_block), "thread " + fmt3(t.tid) + ": " + what);
+}
+
+void pipeline_copy(void* dst, const void* src, size_t size, size_t zfill) {
+    if (size != 4 && size != 8 && size != 16) device_error("__pipeline_memcpy_async: size_and_align must be 4, 8 or 16");
+    if (zfill > size) device_error("__pipeline_memcpy_async: zfill is larger than size_and_align");
+    if ((uintptr_t)dst % size || (uintptr_t)src % size)
+        device_error("__pipeline_memcpy_async: source and destination must be aligned to size_and_align");
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    PendingCopy c;
+    c.dst = static_cast<unsigned char*>(dst);
+    c.size = (unsigned)size;
+    memcpy(c.data, src, size - zfill);
+    memset(c.data + (size - zfill), 0, zfill);
+    t.copies.push_back(c);
+}
+
+void pipeline_commit() {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    t.commits.push_back(t.copies.size());
+}
+
+void pipeline_wait_prior(size_t prior) {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    if (prior > 8) prior = 8;  // as CUDA's header: at most the 8 newest batches stay in flight
+    if (t.commits.size() <= prior) return;
+    size_t done = t.commits.size() - prior;  // batches that must have landed
+    size_t count = t.commits[done - 1];
+    land_copies(t, count);
+    t.commits.erase(t.commits.begin(), t.commits.begin() + (ptrdiff_t)done);
+    for (size_t& c : t.commits) c -= count;
 }
 
 unsigned active_mask() {

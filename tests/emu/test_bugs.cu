@@ -1,6 +1,7 @@
 // The emulator's bug finding: each bug runs in a child process (this program with the
 // bug's name as argument) so an abort can be checked from outside, stderr included.
 #include <cuda_fp16.h>
+#include <cuda_pipeline.h>
 #include <cuda_runtime.h>
 #include <mma.h>
 
@@ -53,6 +54,16 @@ __global__ void bad_wmma(const __half* p, float* out, int how) {
     out[threadIdx.x] = __half2float(a.x[0]);
 }
 
+// Reads an asynchronous copy's destination after the barrier but without waiting for it.
+__global__ void copy_no_wait(const float* in, float* out) {
+    extern __shared__ __align__(16) float s[];
+    __pipeline_memcpy_async(&s[threadIdx.x * 4], &in[threadIdx.x * 4], 16);
+    __pipeline_commit();
+    // missing __pipeline_wait_prior(0);
+    __syncthreads();
+    out[threadIdx.x] = s[(threadIdx.x * 4 + 5) % 256];
+}
+
 static int child(const char* what) {
     int* d;
     cudaMalloc(&d, 64 * sizeof(int));
@@ -63,6 +74,20 @@ static int child(const char* what) {
         int bad = 0;
         for (int t = 0; t < 64; t++) bad += h[t] != 63 - t;
         printf("race: %d wrong\n", bad);
+        return bad ? 3 : 0;
+    }
+    if (!strcmp(what, "nowait")) {
+        float *in, *out;
+        cudaMalloc(&in, 256 * sizeof(float));
+        cudaMalloc(&out, 64 * sizeof(float));
+        float h[256];
+        for (int i = 0; i < 256; i++) h[i] = (float)i;
+        cudaMemcpy(in, h, sizeof h, cudaMemcpyHostToDevice);
+        copy_no_wait<<<1, 64, 256 * sizeof(float)>>>(in, out);
+        cudaMemcpy(h, out, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+        int bad = 0;
+        for (int t = 0; t < 64; t++) bad += h[t] != (float)((t * 4 + 5) % 256);
+        printf("nowait: %d wrong\n", bad);
         return bad ? 3 : 0;
     }
     if (!strcmp(what, "divergent")) divergent_barrier<<<1, 32>>>(d);
@@ -98,6 +123,8 @@ int main(int argc, char** argv) {
     // not run yet sees a stale value: reverse and random orders must expose the race.
     CHECK(run(argv[0], "race", "reverse", out) != 0, "missing __syncthreads not caught under reverse: %s", out.c_str());
     CHECK(run(argv[0], "race", "random:7", out) != 0, "missing __syncthreads not caught under random: %s", out.c_str());
+    // An asynchronous copy lands only at the wait that covers it: reading first is caught.
+    CHECK(run(argv[0], "nowait", "forward", out) != 0, "read before __pipeline_wait_prior not caught: %s", out.c_str());
     int st = run(argv[0], "divergent", "forward", out);
     CHECK(st != 0 && out.find("divergent __syncthreads") != std::string::npos && out.find("divergent_barrier") != std::string::npos &&
               out.find("block (0,0,0)") != std::string::npos,
