@@ -5,9 +5,9 @@
 //
 // A fragment is per-lane storage, as on the GPU: each CUDA thread's fragment object holds
 // `num_elements` elements of the warp's matrix. Which matrix element sits in which lane's
-// x[i] is unspecified by CUDA; here it is the fixed mapping element_index() below, chosen
-// to differ from the hardware's, so code that assumes a layout fails here instead of
-// passing by luck. load_matrix_sync, store_matrix_sync and mma_sync are warp-collective:
+// x[i] is unspecified by CUDA; here it is the fixed mapping detail::shape::index() below,
+// chosen to differ from the hardware's, so code that assumes a layout fails here instead
+// of passing by luck. load_matrix_sync, store_matrix_sync and mma_sync are warp-collective:
 // all 32 lanes of a full warp must call them with the same arguments, and the scheduler
 // runs the operation once for the whole warp when they have (::cuemu::warp_collective).
 #pragma once
@@ -69,16 +69,6 @@ class fragment : public fragment_storage<T, detail::elements<Use, m, n, k, T>()>
     static_assert(std::is_same<Use, accumulator>::value ? std::is_same<Layout, void>::value
                                                         : (std::is_same<Layout, row_major>::value || std::is_same<Layout, col_major>::value),
                   "cuemu wmma: A and B fragments take row_major or col_major, accumulators no layout");
-
-public:
-    static constexpr int rows = detail::dims<Use, m, n, k>::rows;
-    static constexpr int cols = detail::dims<Use, m, n, k>::cols;
-    // Distinct matrix elements per lane (num_elements counts the copies too).
-    static constexpr int distinct = rows * cols / 32;
-    // Row-major index in the rows x cols matrix of element x[i] of lane `lane`. A bijection
-    // from (lane, i mod distinct) onto the matrix, because rows*cols is a power of two and
-    // the multiplier is odd; nothing about it matches the GPU's layout, on purpose.
-    static int element_index(int lane, int i) { return ((lane + 32 * (i % distinct)) * 97 + 13) & (rows * cols - 1); }
 };
 
 // Not warp-collective in CUDA either: every lane sets all of its elements.
@@ -88,6 +78,22 @@ inline void fill_fragment(fragment<Use, m, n, k, T, Layout>& f, const typename d
 }
 
 namespace detail {
+
+// The matrix a fragment type holds and where its elements live (kept out of the fragment
+// itself, so kernel code cannot come to depend on it: nvcc's fragments have no such thing).
+template <typename F> struct shape;
+template <typename F> struct shape<const F> : shape<F> {};
+template <typename Use, int m, int n, int k, typename T, typename L>
+struct shape<fragment<Use, m, n, k, T, L>> {
+    static constexpr int rows = dims<Use, m, n, k>::rows;
+    static constexpr int cols = dims<Use, m, n, k>::cols;
+    // Distinct matrix elements per lane (num_elements counts the copies too).
+    static constexpr int distinct = rows * cols / 32;
+    // Row-major index in the rows x cols matrix of element x[i] of lane `lane`. A bijection
+    // from (lane, i mod distinct) onto the matrix, because rows*cols is a power of two and
+    // the multiplier is odd; nothing about it matches the GPU's layout, on purpose.
+    static int index(int lane, int i) { return ((lane + 32 * (i % distinct)) * 97 + 13) & (rows * cols - 1); }
+};
 
 // What each lane passes to load_matrix_sync and store_matrix_sync.
 template <typename Frag, typename Ptr>
@@ -131,7 +137,7 @@ int load_op(void* const* args, char* msg, size_t n) {
     for (int l = 0; l < 32; l++) {
         const auto* a = static_cast<const MemArgs<Frag, const T*>*>(args[l]);
         for (int i = 0; i < Frag::num_elements; i++) {
-            int e = Frag::element_index(l, i), r = e / Frag::cols, c = e % Frag::cols;
+            int e = shape<Frag>::index(l, i), r = e / shape<Frag>::cols, c = e % shape<Frag>::cols;
             a->frag->x[i] = a->p[a->col ? (size_t)c * a->ldm + r : (size_t)r * a->ldm + c];
         }
     }
@@ -145,7 +151,7 @@ int store_op(void* const* args, char* msg, size_t n) {
     for (int l = 0; l < 32; l++) {
         const auto* a = static_cast<const MemArgs<Frag, T*>*>(args[l]);
         for (int i = 0; i < Frag::num_elements; i++) {
-            int e = Frag::element_index(l, i), r = e / Frag::cols, c = e % Frag::cols;
+            int e = shape<Frag>::index(l, i), r = e / shape<Frag>::cols, c = e % shape<Frag>::cols;
             a->p[a->col ? (size_t)c * a->ldm + r : (size_t)r * a->ldm + c] = a->frag->x[i];
         }
     }
@@ -165,7 +171,7 @@ template <typename F, typename Get>
 void gather(float* out, Get lane_frag) {
     for (int l = 0; l < 32; l++) {
         const F* f = lane_frag(l);
-        for (int i = 0; i < F::distinct; i++) out[F::element_index(l, i)] = to_float(f->x[i]);
+        for (int i = 0; i < shape<F>::distinct; i++) out[shape<F>::index(l, i)] = to_float(f->x[i]);
     }
 }
 
@@ -175,7 +181,7 @@ void gather(float* out, Get lane_frag) {
 template <typename FD, typename FA, typename FB, typename FC>
 int mma_op(void* const* args, char*, size_t) {
     typedef MmaArgs<FD, FA, FB, FC> Args;
-    constexpr int M = FA::rows, K = FA::cols, N = FB::cols;
+    constexpr int M = shape<FA>::rows, K = shape<FA>::cols, N = shape<FB>::cols;
     float A[M * K], B[K * N], C[M * N];
     gather<FA>(A, [&](int l) { return static_cast<const Args*>(args[l])->a; });
     gather<FB>(B, [&](int l) { return static_cast<const Args*>(args[l])->b; });
@@ -188,7 +194,7 @@ int mma_op(void* const* args, char*, size_t) {
         }
     for (int l = 0; l < 32; l++) {
         FD* d = static_cast<const Args*>(args[l])->d;
-        for (int i = 0; i < FD::num_elements; i++) d->x[i] = from_float<typename FD::element_type>(C[FD::element_index(l, i)]);
+        for (int i = 0; i < FD::num_elements; i++) d->x[i] = from_float<typename FD::element_type>(C[shape<FD>::index(l, i)]);
     }
     return -1;
 }
