@@ -252,11 +252,14 @@ uint64_t warp_result(const Block& b, std::vector<Thread>& th, const Thread& t, u
 // A warp-collective operation (wmma) needs every lane of a full warp, all at the same op:
 // anything else is reported. Then op runs once over all lanes' arguments, before any lane
 // continues, so every lane sees memory and fragments as they were when the warp met.
-void release_collective(const Block& b, std::vector<Thread>& th, const Thread& t, unsigned first, unsigned last, unsigned live) {
+// False while a lane released earlier in this pass has yet to run on to its next stop.
+bool release_collective(const Block& b, std::vector<Thread>& th, const Thread& t, unsigned first, unsigned last, unsigned live) {
     std::string name = t.w_name, by = " called by thread " + fmt3(t.tid);
     if (last - first < 32)
         report(b, name + by + " in a warp of only " + std::to_string(last - first) +
                       " threads: warp-collective operations need a full warp of 32");
+    for (unsigned l = 0; l < 32; l++)
+        if (th[first + l].state == READY) return false;
     for (unsigned l = 0; l < 32; l++) {
         const Thread& o = th[first + l];
         if (!(live >> l & 1))
@@ -273,6 +276,7 @@ void release_collective(const Block& b, std::vector<Thread>& th, const Thread& t
     int bad = t.w_op(args, msg, sizeof msg);
     if (bad >= 0) report(b, name + ": " + msg + " (" + where(th[first + (unsigned)bad]) + ")");
     for (unsigned l = 0; l < 32; l++) th[first + l].state = READY;
+    return true;
 }
 
 // Releases whatever can be released after a round; false when nothing could be.
@@ -289,9 +293,8 @@ bool release(Block& b, Worker& w) {
             Thread& t = th[i];
             if (t.state != AT_WARP) continue;
             if (t.w_kind == WARP_COLLECTIVE) {
-                release_collective(b, th, t, first, last, live);
-                released = true;
-                break;  // the whole warp took part
+                if (release_collective(b, th, t, first, last, live)) released = true;
+                break;  // the whole warp takes part (now or in a later round)
             }
             unsigned group = t.w_mask & live;
             bool ok = true;

@@ -99,6 +99,14 @@ __global__ void fill_store(float* out, float v) {
     wmma::store_matrix_sync(out, f, 24, wmma::mem_col_major);
 }
 
+// Half the warp shuffles among itself before the warp reconverges at the store.
+__global__ void diverge_then_store(float* out, float v) {
+    if (threadIdx.x < 16) v = __shfl_xor_sync(0x0000ffffu, v, 1);
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> f;
+    wmma::fill_fragment(f, v);
+    wmma::store_matrix_sync(out, f, 16, wmma::mem_row_major);
+}
+
 // Every element written once: each lane tags its elements with (lane, i), then stores.
 __global__ void tag_elements(float* out) {
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> f;
@@ -236,6 +244,16 @@ static void test_fill_store() {
         for (int r = 0; r < 24; r++) bad += h[c * 24 + r] != (r < 16 ? 2.5f : -7.0f);
     CHECK(bad == 0, "fill_fragment + col-major store: %d elements wrong", bad);
     cudaFree(d);
+
+    float* r;
+    cudaMalloc(&r, 256 * sizeof(float));
+    diverge_then_store<<<1, 32>>>(r, 3.0f);
+    CUDA_OK(cudaGetLastError());
+    h = to_host(r, 256);
+    bad = 0;
+    for (float v : h) bad += v != 3.0f;
+    CHECK(bad == 0, "store after a half-warp shuffle: %d elements wrong", bad);
+    cudaFree(r);
 
     float* t;
     cudaMalloc(&t, 256 * sizeof(float));
