@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA emulator: test kernels against CPU loops under the forward (2 OS threads),
+# The CUDA emulator: test kernels (and wmma kernels) against CPU loops under the forward (2 OS threads),
 # reverse and random (1 OS thread) schedules, the bug-finding checks, and cuBLASLt.
 # needs: emu-tests
 set -u
@@ -7,7 +7,14 @@ set -u
 B=build/emu/tests
 for sched in "forward 2" "reverse 1" "random:11 1"; do
   set -- $sched
+<<<<<<< HEAD
   run env CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels
+=======
+  echo "--- test_kernels CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2"
+  CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels || rc=1
+  echo "--- test_wmma CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2"
+  CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_wmma || rc=1
+>>>>>>> issue9-emu
 done
 run $B/test_bugs
 run env OMP_NUM_THREADS=1 $B/test_cublaslt

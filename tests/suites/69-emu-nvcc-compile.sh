@@ -4,8 +4,8 @@
 # needs:
 set -u
 . tests/lib.sh
-if need_nvcc 2; then
-  for t in test_kernels test_cublaslt; do
+if need_nvcc 3; then
+  for t in test_kernels test_cublaslt test_wmma; do
     if make --no-print-directory build/emu/nvcc/$t; then ok "nvcc $t"; else bad "nvcc $t"; fi
   done
 fi
