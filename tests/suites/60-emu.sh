@@ -7,14 +7,8 @@ set -u
 B=build/emu/tests
 for sched in "forward 2" "reverse 1" "random:11 1"; do
   set -- $sched
-<<<<<<< HEAD
   run env CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels
-=======
-  echo "--- test_kernels CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2"
-  CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_kernels || rc=1
-  echo "--- test_wmma CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2"
-  CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_wmma || rc=1
->>>>>>> issue9-emu
+  run env CUEMU_SCHEDULE=$1 OMP_NUM_THREADS=$2 $B/test_wmma
 done
 run $B/test_bugs
 run env OMP_NUM_THREADS=1 $B/test_cublaslt
