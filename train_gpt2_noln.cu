@@ -11,7 +11,16 @@
 using namespace noln;
 
 int main(int argc, char** argv) {
+    DeviceMemory dev;  // what the memory plan needs to know (train/plan.h)
+    dev.floatx_bytes = (int)sizeof(floatX);
+    dev.master = HAS_MASTER;
+    dev.free_gib = [] {
+        cuda_select_device();
+        size_t free_b = 0, total_b = 0;
+        CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+        return free_b / 1073741824.0;
+    };
     return trainer_main(argc, argv, "train_gpt2_noln", [](const GPT2Config& c) {
         return std::make_unique<GPT2CUDA>(c);
-    });
+    }, dev);
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "host/device_buffers.h"
 #include "host/dist.h"
 #include "host/error.h"
 #include "host/model.h"
@@ -73,19 +74,25 @@ inline double gpu_peak_tflops(const char* name, bool fp32) {
     return 0.0;
 }
 
+#if defined(ENABLE_FP32)
+constexpr bool HAS_MASTER = false;  // fp32 parameters are their own masters
+#else
+constexpr bool HAS_MASTER = true;
+#endif
+
 class GPT2CUDA : public Model {
 public:
     explicit GPT2CUDA(const GPT2Config& c) : cfg_(c), ln_(c.num_layers), obs_(c.num_layers) {
         validate_config(c, "GPT2 CUDA model");
         device_ = cuda_select_device();
         const size_t P = noln::num_parameters(c);
-        params_ = dalloc<floatX>(P, "parameters");
-        grads_ = dalloc<floatX>(P, "gradients");
-        m_ = dalloc<float>(P, "AdamW first moments");
-        v_ = dalloc<float>(P, "AdamW second moments");
-#if !defined(ENABLE_FP32)
-        master_ = dalloc<float>(P, "fp32 master weights");
-#endif
+        // the model state from the list the memory plan sums (host/device_buffers.h)
+        const std::vector<DeviceBuffer> st = state_buffers(c, HAS_MASTER, 1);
+        params_ = dalloc<floatX>(st[ST_PARAMS].count, st[ST_PARAMS].what);
+        grads_ = dalloc<floatX>(st[ST_GRADS].count, st[ST_GRADS].what);
+        m_ = dalloc<float>(st[ST_M].count, st[ST_M].what);
+        v_ = dalloc<float>(st[ST_V].count, st[ST_V].what);
+        if (HAS_MASTER) master_ = dalloc<float>(st[ST_MASTER].count, st[ST_MASTER].what);
         lnpaths_ = dalloc<LNPathParams>(num_paths(c.num_layers), "LN path states");
         obs_dev_ = dalloc<float>(2 * num_sites(c.num_layers), "sigma observations");
         aux_out_ = dalloc<float>(2, "aux loss scalars");
@@ -312,59 +319,40 @@ private:
     void ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2 = nullptr);
 };
 
+// The kernels' scratch sizes that host/device_buffers.h (and so the memory plan) assumes.
+static_assert(LN_FWD_THREADS / 32 == SCRATCH_LN_ROWS_PER_BLOCK && LN_BWD_ROWS == SCRATCH_LN_BWD_ROWS &&
+                  BIAS_BWD_ROWS == SCRATCH_BIAS_BWD_ROWS,
+              "host/device_buffers.h's scratch constants must follow the kernels'");
+
 inline void GPT2CUDA::ensure_acts(int B, int T) {
-    const size_t N = (size_t)B * T, C = cfg_.channels, L = cfg_.num_layers, NH = cfg_.num_heads,
-                 Vp = cfg_.padded_vocab_size;
-    const size_t att = (size_t)B * NH * T * T;
+    const size_t N = (size_t)B * T, att = (size_t)B * cfg_.num_heads * T * T;
     if (N <= acts_n_ && att <= acts_att_) return;
     for (void* p : act_allocs_) {
         CUDA_CHECK(cudaFree(p));
         allocs_.erase(std::find(allocs_.begin(), allocs_.end(), p));
     }
     act_allocs_.clear();
-    auto X = [&](size_t n, const char* what) { return dalloc<floatX>(n, what, &act_allocs_); };
-    auto F = [&](size_t n, const char* what) { return dalloc<float>(n, what, &act_allocs_); };
-    auto I = [&](size_t n, const char* what) { return dalloc<int>(n, what, &act_allocs_); };
-    inputs_ = I(N, "inputs");
-    targets_ = I(N, "targets");
-    bk_tokens_ = I(N, "encoder buckets");
-    bk_start_ = I(N + 1, "encoder buckets");
-    bk_pos_ = I(N, "encoder buckets");
-    encoded_ = X(N * C, "activations (encoded)");
-    ln1_ = X(L * N * C, "activations (ln1)");
-    ln1v_ = X(L * N * C, "activations (ln1v)");
-    qkv_ = X(L * N * 3 * C, "activations (qkv)");
-    atty_ = X(L * N * C, "activations (atty)");
-    att_ = X(L * att, "activations (attention matrix)");
-    attproj_ = X(N * C, "activations (attproj)");
-    residual2_ = X(L * N * C, "activations (residual2)");
-    ln2_ = X(L * N * C, "activations (ln2)");
-    fch_ = X(L * N * 4 * C, "activations (fch)");
-    fch_gelu_ = X(L * N * 4 * C, "activations (fch_gelu)");
-    fcproj_ = X(N * C, "activations (fcproj)");
-    residual3_ = X(L * N * C, "activations (residual3)");
-    lnf_ = X(N * C, "activations (lnf)");
-    logits_ = X(N * Vp, "logits");
-    ln1_mean_ = F(L * N, "LN statistics");
-    ln1_rstd_ = F(L * N, "LN statistics");
-    ln1v_rstd_ = F(L * N, "LN statistics");
-    ln2_mean_ = F(L * N, "LN statistics");
-    ln2_rstd_ = F(L * N, "LN statistics");
-    lnf_mean_ = F(N, "LN statistics");
-    lnf_rstd_ = F(N, "LN statistics");
-    losses_ = F(N, "token losses");
-    aux_sigma_ = F(N, "aux loss sigmas");
-    obs_partial_ = F(2 * (size_t)ln_forward_blocks((int)N), "sigma observation partials");
-    dres_ = X(N * C, "backward scratch (dres)");
-    dln_ = X(N * C, "backward scratch (dln)");
-    dlnv_ = X(N * C, "backward scratch (dlnv)");
-    dqkv_ = X(N * 3 * C, "backward scratch (dqkv)");
-    datty_ = X(N * C, "backward scratch (datty)");
-    dfch_ = X(N * 4 * C, "backward scratch (dfch)");
-    dfchg_ = X(N * 4 * C, "backward scratch (dfchg)");
-    dpre_ = F(att, "backward scratch (attention)");
-    ln_scratch_ = F(ln_backward_scratch_floats((int)N, (int)C), "backward scratch (LN)");
-    bias_scratch_ = F(bias_backward_scratch_floats((int)N, (int)(4 * C)), "backward scratch (bias)");
+    // one list (host/device_buffers.h) for the model and the memory plan
+    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, B, T);
+    void* p[NUM_ACT_BUFS];
+    for (int i = 0; i < NUM_ACT_BUFS; i++)
+        p[i] = dalloc<char>(bufs[i].bytes(sizeof(floatX)), bufs[i].what, &act_allocs_);
+    inputs_ = (int*)p[ACT_INPUTS];
+    targets_ = (int*)p[ACT_TARGETS];
+    bk_tokens_ = (int*)p[ACT_BK_TOKENS];
+    bk_start_ = (int*)p[ACT_BK_START];
+    bk_pos_ = (int*)p[ACT_BK_POS];
+    floatX** xs[] = {&encoded_, &ln1_, &ln1v_, &qkv_, &atty_, &att_, &attproj_, &residual2_, &ln2_,
+                     &fch_, &fch_gelu_, &fcproj_, &residual3_, &lnf_, &logits_};
+    for (int i = 0; i < (int)(sizeof xs / sizeof *xs); i++) *xs[i] = (floatX*)p[ACT_ENCODED + i];
+    float** fs[] = {&ln1_mean_, &ln1_rstd_, &ln1v_rstd_, &ln2_mean_, &ln2_rstd_, &lnf_mean_, &lnf_rstd_,
+                    &losses_, &aux_sigma_, &obs_partial_};
+    for (int i = 0; i < (int)(sizeof fs / sizeof *fs); i++) *fs[i] = (float*)p[ACT_LN1_MEAN + i];
+    floatX** ds[] = {&dres_, &dln_, &dlnv_, &dqkv_, &datty_, &dfch_, &dfchg_};
+    for (int i = 0; i < (int)(sizeof ds / sizeof *ds); i++) *ds[i] = (floatX*)p[ACT_DRES + i];
+    dpre_ = (float*)p[ACT_DPRE];
+    ln_scratch_ = (float*)p[ACT_LN_SCRATCH];
+    bias_scratch_ = (float*)p[ACT_BIAS_SCRATCH];
     acts_n_ = N;
     acts_att_ = att;
 }

@@ -60,6 +60,13 @@ void dist_allreduce_sum(double* buf, size_t n) {
     });
 }
 
+void dist_allreduce_max(double* buf, size_t n) {
+    if (!g_mpi || g_dist.world == 1) return;
+    chunked(n, [&](size_t off, int cnt) {
+        MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    });
+}
+
 void dist_broadcast(void* buf, size_t bytes, int root) {
     if (!g_mpi || g_dist.world == 1) return;
     chunked(bytes, [&](size_t off, int cnt) {

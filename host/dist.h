@@ -18,6 +18,7 @@ const Dist& dist();  // the state after dist_init (rank 0 of 1 before it)
 
 void dist_allreduce_sum(float* buf, size_t n);   // in place, over all ranks
 void dist_allreduce_sum(double* buf, size_t n);
+void dist_allreduce_max(double* buf, size_t n);
 void dist_broadcast(void* buf, size_t bytes, int root = 0);
 void dist_barrier();
 

@@ -97,9 +97,9 @@ static const std::vector<Flag>& flags() {
         text("-i", "GLOB", "training token shards (quote the glob)", &TrainArgs::train_glob, MUST_MATCH),
         text("-j", "GLOB", "validation token shards (empty: no validation)", &TrainArgs::val_glob),
         text("-o", "DIR", "output folder for main.log, main.jsonl and checkpoints (empty: none)", &TrainArgs::out_dir),
-        integer("-b", "B", "micro-batch: sequences per rank per forward (default 4)", &TrainArgs::B, 1, 1 << 20, MUST_MATCH),
+        integer("-b", "B", "micro-batch: sequences per rank per forward (default 4; 0 = the largest that fits the GPU, see --plan)", &TrainArgs::B, 0, 1 << 20, MUST_MATCH),
         integer("-t", "T", "sequence length (default 1024)", &TrainArgs::T, 1, 1 << 20, MUST_MATCH),
-        integer("-d", "N", "tokens per optimizer step, a multiple of B*T*ranks (-1: B*T*ranks, no accumulation)", &TrainArgs::total_batch, -1, 1LL << 40, MUST_MATCH),
+        integer("-d", "N", "tokens per optimizer step (-1: B*T*ranks, no accumulation); not a multiple of B*T*ranks: the nearest that is", &TrainArgs::total_batch, -1, 1LL << 40, MUST_MATCH),
         real("-l", "LR", "peak learning rate (default 3e-4)", &TrainArgs::lr, 0, 10, MUST_MATCH),
         integer("-u", "STEPS", "linear warmup steps (default 0)", &TrainArgs::warmup, 0, BIG, MUST_MATCH),
         real("-q", "FRAC", "final learning rate as a fraction of -l (default 1: no decay)", &TrainArgs::final_frac, 0, 1, MUST_MATCH),
@@ -127,10 +127,15 @@ static const std::vector<Flag>& flags() {
          [](TrainArgs& a, S& v, S& fl) { parse_removal_override(v, a.remove, fl); },
          [](const TrainArgs& a) { return a.remove.to_string(); }},
         real("--sigma-momentum", "M", "EMA momentum of the sigma estimates (default 0.9; 1 = keep the first observation)", &TrainArgs::sigma_momentum, 0, 1, MUST_MATCH),
+        integer("--sigma-momentum-seqs", "N", "rescale --sigma-momentum M, quoted for N sequences per EMA update, to M^(B*ranks/N) (default 0 = as given)", &TrainArgs::sigma_momentum_seqs, 0, 1 << 20, MUST_MATCH),
         real("--aux-lambda", "L", "weight of the aux loss at the ln_f input (default 0 = off)", &TrainArgs::aux_lambda, 0, 1e6, MUST_MATCH),
         integer("--bos-sigma-off", "STEP", "divide position 0 of frozen paths by sigma_bos for steps < STEP (default 0 = never)", &TrainArgs::bos_sigma_off, 0, BIG, MUST_MATCH),
         integer("--eot-sigma-off", "STEP", "divide EOT tokens on frozen ln1v paths by sigma_bos for steps < STEP (default 0 = never)", &TrainArgs::eot_sigma_off, 0, BIG, MUST_MATCH),
         boolean("--mask-eot-targets", "leave targets equal to EOT out of the loss (default 0)", &TrainArgs::mask_eot_targets, MUST_MATCH),
+        integer("-z", "0|1", "ZeRO stage: 0 every rank holds the whole AdamW state, 1 shards m, v and the masters over ranks (default 0)", &TrainArgs::zero, 0, 1, MUST_MATCH),
+        integer("-r", "0|1|2", "recompute in the backward: 0 none, 1 GELU, 2 GELU and LayerNorm outputs (default 0)", &TrainArgs::recompute, 0, 2),
+        boolean("--plan", "1: print the batch and memory plan for this model, preset, rank count and GPU, and exit", &TrainArgs::plan),
+        real("--gpu-mem", "GiB", "GPU memory the plan may use (default 0 = the device's free memory)", &TrainArgs::gpu_mem, 0, 1e6),
         text("--export-hf", "DIR", "at the end, write an LN-free Hugging Face GPT-2 to DIR (every path must be frozen)", &TrainArgs::export_hf),
         boolean("--export-fold-ln1", "export: fold the ln1qk/ln1v sigma ratio into the V weights (exact; default 1; 0 refuses differing sigmas)", &TrainArgs::export_fold_ln1),
     };
@@ -188,8 +193,8 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help) {
     if (a.vanilla) a.remove = RemovalSchedule{};
 
     if (a.model.empty()) fail("-e: no model given (a model file, an HF folder or dN)");
-    if (a.train_glob.empty()) fail("-i: no training shards given");
-    if (a.steps <= 0) fail("-x: number of steps not given (set -x or a --preset)");
+    if (a.train_glob.empty() && !a.plan) fail("-i: no training shards given");
+    if (a.steps <= 0 && !a.plan) fail("-x: number of steps not given (set -x or a --preset)");
     if (a.hellaswag && a.hellaswag_file.empty()) fail("-h: HellaSwag (-h 1) needs --hellaswag FILE");
     if (a.resume && a.out_dir.empty()) fail("-y: resuming (-y 1) needs -o DIR, where the checkpoints are");
     if (a.lr_horizon > 0 && a.lr_horizon < a.warmup)
@@ -197,7 +202,13 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help) {
     return a;
 }
 
+float effective_sigma_momentum(const TrainArgs& a, int ranks) {
+    if (a.sigma_momentum_seqs <= 0) return a.sigma_momentum;
+    return (float)std::pow((double)a.sigma_momentum, (double)a.B * ranks / a.sigma_momentum_seqs);
+}
+
 int resolve_grad_accum(TrainArgs& a, int ranks) {
+    if (a.B < 1) fail("-b: %d; -b 0 (the largest that fits) is resolved by the trainer's plan", a.B);
     const long per_fwd = (long)a.B * a.T * ranks;
     if (a.total_batch == -1 || a.total_batch == 0) a.total_batch = per_fwd;
     if (a.total_batch % per_fwd != 0)

@@ -24,7 +24,7 @@ struct TrainArgs {
     std::string val_glob;        // -j
     std::string out_dir;         // -o (empty: no logs, no checkpoints)
     // batch
-    int B = 4;                   // -b micro-batch (sequences per rank per forward)
+    int B = 4;                   // -b micro-batch (sequences per rank per forward; 0: the plan's)
     int T = 1024;                // -t
     long total_batch = -1;       // -d tokens per optimizer step (-1: B*T*ranks)
     // optimizer
@@ -56,6 +56,12 @@ struct TrainArgs {
     int bos_sigma_off = 0;       // --bos-sigma-off STEP (0 = BOS divisor never on)
     int eot_sigma_off = 0;       // --eot-sigma-off STEP
     int mask_eot_targets = 0;    // --mask-eot-targets
+    int sigma_momentum_seqs = 0; // --sigma-momentum-seqs: sequences per EMA update M is quoted for
+    // memory (train/plan.h)
+    int zero = 0;                // -z ZeRO stage (0 or 1)
+    int recompute = 0;           // -r 0|1|2
+    int plan = 0;                // --plan 1: print the batch and memory plan and exit
+    float gpu_mem = 0.0f;        // --gpu-mem GiB (0: the device's free memory)
 
     int horizon() const { return lr_horizon > 0 ? lr_horizon : steps; }
 };
@@ -64,6 +70,10 @@ struct TrainArgs {
 // flag, a missing or malformed value, or a value out of range. Sets *help when --help
 // was given (then nothing else is checked).
 TrainArgs parse_train_args(int argc, const char* const* argv, bool* help = nullptr);
+
+// The EMA momentum for the run's sequences per EMA update (B * ranks): --sigma-momentum as
+// given, or rescaled to M^(B*ranks / --sigma-momentum-seqs) when that is set (paper (b)).
+float effective_sigma_momentum(const TrainArgs& a, int ranks);
 
 // Checks what needs the number of ranks: -d must be an exact multiple of B*T*ranks.
 // Fills total_batch when it was -1. Returns the gradient accumulation steps.

@@ -41,32 +41,32 @@ Flags with(Flags f, const std::string& flag, const std::string& value) {
 
 const Flags PAPER_B_SMALL =
     with_adam({{"--remove", "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104"},
-               {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "4"}, {"-t", "1024"},
+               {"-x", "300"}, {"--lr-horizon", "300"}, {"-d", "524288"}, {"-b", "0"}, {"-t", "1024"},
                {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "25"}, {"-c", "0.01"},
-               {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}});
+               {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}, {"--sigma-momentum-seqs", "32"}});
 
 const std::vector<Preset> PRESETS = {
     {"paper-a-small", "paper (a), GPT-2 Small: fixed sigmas (momentum 1), no aux loss",
      with_adam({{"--remove", "ln2=200/20,ln1qk=440/20,ln1v=680/30,lnf=1040"},
-                {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "4"}, {"-t", "1024"},
+                {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "0"}, {"-t", "1024"},
                 {"-l", "6e-4"}, {"-q", final_frac(6e-5f, 6e-4f)}, {"-u", "100"}, {"-c", "0.1"},
-                {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}})},
+                {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}, {"--sigma-momentum-seqs", "0"}})},
     {"paper-b-small", "paper (b), GPT-2 Small", PAPER_B_SMALL},
     {"paper-b-medium", "paper (b), GPT-2 Medium",
      with_adam({{"--remove", "ln2=20/2,ln1qk=68/2,ln1v=116/3,lnf=188"},
-                {"-x", "500"}, {"--lr-horizon", "500"}, {"-d", "518144"}, {"-b", "2"}, {"-t", "1024"},
+                {"-x", "500"}, {"--lr-horizon", "500"}, {"-d", "518144"}, {"-b", "0"}, {"-t", "1024"},
                 {"-l", "6e-4"}, {"-q", final_frac(3e-4f, 6e-4f)}, {"-u", "10"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}, {"--sigma-momentum-seqs", "32"}})},
     {"paper-b-large", "paper (b), GPT-2 Large",
      with_adam({{"--remove", "ln2=30/4,ln1qk=174/4,ln1v=318/6,lnf=534"},
-                {"-x", "600"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "4"}, {"-t", "1024"},
+                {"-x", "600"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "0"}, {"-t", "1024"},
                 {"-l", "3e-4"}, {"-q", final_frac(4e-5f, 3e-4f)}, {"-u", "15"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.03"}, {"--sigma-momentum", M_LARGE}})},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.03"}, {"--sigma-momentum", M_LARGE}, {"--sigma-momentum-seqs", "28"}})},
     {"paper-b-xl", "paper (b), GPT-2 XL",
      with_adam({{"--remove", "ln2=50/4,ln1qk=242/4,ln1v=434/6,lnf=722"},
-                {"-x", "800"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "4"}, {"-t", "1024"},
+                {"-x", "800"}, {"--lr-horizon", "1200"}, {"-d", "516096"}, {"-b", "0"}, {"-t", "1024"},
                 {"-l", "1e-4"}, {"-q", final_frac(2e-5f, 1e-4f)}, {"-u", "20"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.01"}, {"--sigma-momentum", M_XL}})},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.01"}, {"--sigma-momentum", M_XL}, {"--sigma-momentum-seqs", "18"}})},
     {"vanilla", "paper (b) Small's hyperparameters with every LayerNorm kept (the control run)",
      with(PAPER_B_SMALL, "--remove", "ln2=off,ln1qk=off,ln1v=off,lnf=off")},
     // The CPU demo (docs/demo.md): a d4 model 64 wide, T=64, 1024 tokens/step (the 50257-word
@@ -76,7 +76,7 @@ const std::vector<Preset> PRESETS = {
      with_adam({{"--remove", "ln2=10/2,ln1qk=20/2,ln1v=30/3,lnf=45"},
                 {"-x", "80"}, {"--lr-horizon", "80"}, {"-d", "1024"}, {"-b", "16"}, {"-t", "64"},
                 {"-l", "1e-3"}, {"-q", final_frac(2e-4f, 1e-3f)}, {"-u", "5"}, {"-c", "0.01"},
-                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}})},
+                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}, {"--sigma-momentum-seqs", "0"}})},
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "io/hf_gpt2.h"
 #include "io/model_file.h"
 #include "train/logger.h"
+#include "train/plan.h"
 #include "train/lr_schedule.h"
 #include "train/schedule.h"
 #include "train/sigma_ema.h"
@@ -126,7 +127,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     if (ln.num_layers() != L) fail("initial LN state has %d layers, the model %d", ln.num_layers(), L);
     const int eot = eot_token_for(c);
     ln.eot_token = eot;
-    SigmaEMA ema(L, a.sigma_momentum);
+    SigmaEMA ema(L, effective_sigma_momentum(a, d.world));
 
     int start = 1;
     if (a.resume) {
@@ -150,6 +151,13 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
                  d.world, B, T, a.total_batch, accum, a.remove.to_string().c_str());
         log.message(b);
+        for (const std::string& n : hooks.notes) log.message(n);
+        if (a.sigma_momentum_seqs > 0) {
+            snprintf(b, sizeof b, "sigma EMA momentum %.9g: --sigma-momentum %.9g per %d sequences, rescaled to %d "
+                     "per update (-b %d x %d rank(s))", ema.momentum, a.sigma_momentum, a.sigma_momentum_seqs,
+                     B * d.world, B, d.world);
+            log.message(b);
+        }
         if (a.remove.last_step(L) > a.steps)
             log.message("warning: the removal schedule ends at step " +
                         std::to_string(a.remove.last_step(L)) + ", after -x " + std::to_string(a.steps));
@@ -264,25 +272,76 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 // What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
 // folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
 // --heads, --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
+static bool is_depth_spec(const std::string& e) {
+    return e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos;
+}
+static GPT2Config depth_config(const TrainArgs& a) {
+    const std::string& e = a.model;
+    const int depth = std::atoi(e.c_str() + 1);
+    if (depth <= 0 || depth > 1000) fail("-e: %s: depth must be 1..1000", e.c_str());
+    GPT2Config c = gpt2_config_for_depth(depth, a.max_seq, a.vocab, padded_vocab(a.vocab));
+    if (a.width) c.channels = a.width;
+    if (a.heads) c.num_heads = a.heads;
+    validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
+    return c;
+}
 static ModelFile load_initial_model(const TrainArgs& a) {
     const std::string& e = a.model;
-    if (e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos) {
-        const int depth = std::atoi(e.c_str() + 1);
-        if (depth <= 0 || depth > 1000) fail("-e: %s: depth must be 1..1000", e.c_str());
-        GPT2Config c = gpt2_config_for_depth(depth, a.max_seq, a.vocab, padded_vocab(a.vocab));
-        if (a.width) c.channels = a.width;
-        if (a.heads) c.num_heads = a.heads;
-        validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
+    if (is_depth_spec(e)) {
         ModelFile f;
-        f.config = c;
+        f.config = depth_config(a);
         f.version = MODEL_VERSION_FP32;
-        f.params.resize(num_parameters(c));
-        gpt2_init_params(c, f.params.data(), a.seed);
+        f.params.resize(num_parameters(f.config));
+        gpt2_init_params(f.config, f.params.data(), a.seed);
         return f;
     }
     const bool hf = is_directory(e) ||
                     (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
     return hf ? read_hf_gpt2(e) : read_model_file(e);
+}
+
+// The batch and memory plan (train/plan.h) for this run on this backend; rank 0 prints it
+// for a GPU and for --plan 1. Every rank plans with the least free memory of any rank so
+// that all choose the same micro-batch.
+static Plan plan_run(const TrainArgs& a, const GPT2Config& c, const DeviceMemory& dev, PlanInput& in) {
+    const Dist& d = dist();
+    in.config = c;
+    in.T = a.T;
+    in.ranks = d.world;
+    in.tokens_per_step = a.total_batch;
+    in.B = a.B;
+    in.zero = a.zero;
+    in.recompute = a.recompute;
+    in.floatx_bytes = dev.floatx_bytes;
+    in.master = dev.master;
+    in.max_auto_B = dev.free_gib ? 0 : 4;
+    if (a.gpu_mem > 0) {
+        in.gpu_gib = a.gpu_mem;
+    } else if (dev.free_gib) {
+        double g = -dev.free_gib();  // the minimum over ranks, as minus the maximum
+        dist_allreduce_max(&g, 1);
+        in.gpu_gib = -g;
+    }
+    Plan p = make_plan(in);
+    if (d.rank == 0 && (a.plan || dev.free_gib)) {
+        std::string text = plan_text(in, p);
+        if (a.plan && in.zero == 0 && in.ranks > 1) {  // what sharding the optimizer would give
+            PlanInput z = in;
+            z.zero = 1;
+            const Plan q = make_plan(z);
+            char b[256];
+            if (q.fits)
+                snprintf(b, sizeof b, "with -z 1: model state %.2f GiB per rank, largest micro-batch %d, -b %d x %d "
+                         "micro-step(s), %.2f GiB per GPU\n", q.state / 1073741824.0, q.max_B, q.B, q.accum,
+                         (q.state + q.acts + q.headroom) / 1073741824.0);
+            else
+                snprintf(b, sizeof b, "with -z 1: %s\n", q.problem.c_str());
+            text += b;
+        }
+        fputs(text.c_str(), stdout);
+        fflush(stdout);
+    }
+    return p;
 }
 
 // The DataLoader as the loop's TokenSource.
@@ -303,7 +362,8 @@ private:
     std::string where_;
 };
 
-int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model) {
+int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model,
+                 const DeviceMemory& dev) {
     const Dist& d = dist_init(&argc, &argv);
     try {
         bool help = false;
@@ -312,8 +372,21 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
             if (d.rank == 0) fputs(train_usage(argv[0]).c_str(), stdout);
             return 0;
         }
+        if (a.plan) {  // the plan alone: the model's shape, nothing allocated on a GPU
+            const GPT2Config c = is_depth_spec(a.model) ? depth_config(a) : load_initial_model(a).config;
+            PlanInput in;
+            return plan_run(a, c, dev, in).fits ? 0 : 1;
+        }
         // the model: -e's parameters, and its LN state when the file carries one
         const ModelFile init = load_initial_model(a);
+        PlanInput pin;
+        const Plan plan = plan_run(a, init.config, dev, pin);
+        if (!plan.fits) fail("memory plan: %s", plan.problem.c_str());
+        if (a.zero || a.recompute)
+            fail("%s: planned (--plan 1) but not built into the trainer yet; run with -z 0 -r 0",
+                 a.zero ? "-z 1 (ZeRO-1)" : "-r (recompute)");
+        a.B = plan.B;
+        a.total_batch = plan.total_batch;
         std::unique_ptr<Model> owned = make_model(init.config);
         Model& m = *owned;
         m.set_parameters(init.params.data());
@@ -330,6 +403,7 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
 
         // the evals and the export at the end
         TrainHooks hooks;
+        if (!plan.batch_note.empty()) hooks.notes.push_back(plan.batch_note);
         if (val) {
             DataLoader* v = val.get();
             hooks.val_loss = [&m, v, &a]() { return eval_val_loss(m, *v, a.val_batches); };

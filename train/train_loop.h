@@ -30,6 +30,7 @@ struct TrainHooks {
     std::function<float()> val_loss;                             // mean val CE
     std::function<void(int& correct, int& n, float& acc)> hellaswag;
     std::function<void(const LNState& ln, const float* params)> at_end;  // e.g. HF export
+    std::vector<std::string> notes;  // lines the loop logs at the start (e.g. the batch plan's)
 };
 
 struct TrainResult {
@@ -50,7 +51,16 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 // backend's model for that config, the training and validation DataLoaders (-i, -j), the
 // val / HellaSwag evals, run_training, and the HF export at the end. A noln::Error is
 // printed as "PROG (rank R): message" and gives exit status 1.
+// dev tells the batch and memory plan (train/plan.h) about the backend: its floatX size,
+// whether it keeps fp32 masters, and the GPU memory free to this rank (empty: no GPU, the
+// CPU; -b 0 then means at most 4 and no plan is printed unless --plan 1).
 using ModelFactory = std::function<std::unique_ptr<Model>(const GPT2Config&)>;
-int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model);
+struct DeviceMemory {
+    int floatx_bytes = 4;
+    bool master = false;
+    std::function<double()> free_gib;
+};
+int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model,
+                 const DeviceMemory& dev = {});
 
 }  // namespace noln

@@ -1,0 +1,293 @@
+// The batch and memory plan (train/plan.h) against figures counted independently of it:
+// tests/train/plan_figures.py counts each buffer from GPT-2's shapes by hand (its docstring
+// has the formulas) and printed the tables below, which are written out here as literals.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "host/error.h"
+#include "host/gpt2_config.h"
+#include "train/args.h"
+#include "train/plan.h"
+#include "train/presets.h"
+
+using namespace noln;
+
+namespace {
+
+GPT2Config gpt2(int L, int C, int NH) {
+    GPT2Config c;
+    c.max_seq_len = 1024;
+    c.vocab_size = 50257;
+    c.padded_vocab_size = 50304;
+    c.num_layers = L;
+    c.channels = C;
+    c.num_heads = NH;
+    return c;
+}
+GPT2Config size_named(const std::string& s) {
+    if (s == "Small") return gpt2(12, 768, 12);
+    if (s == "Medium") return gpt2(24, 1024, 16);
+    if (s == "Large") return gpt2(36, 1280, 20);
+    return gpt2(48, 1600, 25);
+}
+
+PlanInput bf16(const std::string& size, int ranks, double gib, int zero = 0, int recompute = 0) {
+    PlanInput in;
+    in.config = size_named(size);
+    in.T = 1024;
+    in.ranks = ranks;
+    in.gpu_gib = gib;
+    in.zero = zero;
+    in.recompute = recompute;
+    in.floatx_bytes = 2;
+    in.master = true;
+    return in;
+}
+
+struct Figures {
+    const char* size;
+    size_t params, state, act[3];  // act: one sequence at T = 1024, -r 0/1/2
+};
+const Figures FIG[] = {
+    {"Small", 124475904, 1991614464, {806622212, 737416196, 685511684}},
+    {"Medium", 354871296, 5677940736, {1871778820, 1678840836, 1534137348}},
+    {"Large", 774090240, 12385443840, {3352171524, 2985169924, 2709918724}},
+    {"XL", 1557686400, 24922982400, {5462123524, 4846085124, 4384056324}},
+};
+
+struct MaxB {
+    const char* size;
+    int gib, zero, recompute;
+    int max_b[8];  // ranks 1..8
+};
+const MaxB MAXB[] = {
+    {"Small", 40, 0, 0, {48, 48, 48, 48, 48, 48, 48, 48}},
+    {"Small", 40, 0, 1, {52, 52, 52, 52, 52, 52, 52, 52}},
+    {"Small", 40, 0, 2, {56, 56, 56, 56, 56, 56, 56, 56}},
+    {"Small", 40, 1, 0, {48, 49, 49, 49, 49, 49, 49, 49}},
+    {"Small", 40, 1, 1, {52, 53, 53, 54, 54, 54, 54, 54}},
+    {"Small", 40, 1, 2, {56, 57, 58, 58, 58, 58, 58, 58}},
+    {"Small", 80, 0, 0, {101, 101, 101, 101, 101, 101, 101, 101}},
+    {"Small", 80, 0, 1, {110, 110, 110, 110, 110, 110, 110, 110}},
+    {"Small", 80, 0, 2, {119, 119, 119, 119, 119, 119, 119, 119}},
+    {"Small", 80, 1, 0, {101, 102, 102, 102, 102, 102, 102, 102}},
+    {"Small", 80, 1, 1, {110, 111, 112, 112, 112, 112, 112, 112}},
+    {"Small", 80, 1, 2, {119, 120, 120, 120, 121, 121, 121, 121}},
+    {"Small", 141, 0, 0, {182, 182, 182, 182, 182, 182, 182, 182}},
+    {"Small", 141, 0, 1, {199, 199, 199, 199, 199, 199, 199, 199}},
+    {"Small", 141, 0, 2, {214, 214, 214, 214, 214, 214, 214, 214}},
+    {"Small", 141, 1, 0, {182, 183, 183, 183, 184, 184, 184, 184}},
+    {"Small", 141, 1, 1, {199, 200, 201, 201, 201, 201, 201, 201}},
+    {"Small", 141, 1, 2, {214, 215, 216, 216, 216, 216, 216, 216}},
+    {"Medium", 40, 0, 0, {18, 18, 18, 18, 18, 18, 18, 18}},
+    {"Medium", 40, 0, 1, {20, 20, 20, 20, 20, 20, 20, 20}},
+    {"Medium", 40, 0, 2, {22, 22, 22, 22, 22, 22, 22, 22}},
+    {"Medium", 40, 1, 0, {18, 19, 20, 20, 20, 20, 20, 20}},
+    {"Medium", 40, 1, 1, {20, 22, 22, 22, 22, 23, 23, 23}},
+    {"Medium", 40, 1, 2, {22, 24, 24, 24, 25, 25, 25, 25}},
+    {"Medium", 80, 0, 0, {41, 41, 41, 41, 41, 41, 41, 41}},
+    {"Medium", 80, 0, 1, {46, 46, 46, 46, 46, 46, 46, 46}},
+    {"Medium", 80, 0, 2, {50, 50, 50, 50, 50, 50, 50, 50}},
+    {"Medium", 80, 1, 0, {41, 42, 43, 43, 43, 43, 43, 43}},
+    {"Medium", 80, 1, 1, {46, 47, 48, 48, 48, 48, 48, 48}},
+    {"Medium", 80, 1, 2, {50, 52, 52, 52, 53, 53, 53, 53}},
+    {"Medium", 141, 0, 0, {76, 76, 76, 76, 76, 76, 76, 76}},
+    {"Medium", 141, 0, 1, {85, 85, 85, 85, 85, 85, 85, 85}},
+    {"Medium", 141, 0, 2, {93, 93, 93, 93, 93, 93, 93, 93}},
+    {"Medium", 141, 1, 0, {76, 77, 78, 78, 78, 78, 78, 78}},
+    {"Medium", 141, 1, 1, {85, 86, 87, 87, 87, 87, 87, 87}},
+    {"Medium", 141, 1, 2, {93, 94, 95, 95, 95, 95, 95, 96}},
+    {"Large", 40, 0, 0, {8, 8, 8, 8, 8, 8, 8, 8}},
+    {"Large", 40, 0, 1, {9, 9, 9, 9, 9, 9, 9, 9}},
+    {"Large", 40, 0, 2, {10, 10, 10, 10, 10, 10, 10, 10}},
+    {"Large", 40, 1, 0, {8, 9, 10, 10, 10, 10, 10, 10}},
+    {"Large", 40, 1, 1, {9, 11, 11, 11, 12, 12, 12, 12}},
+    {"Large", 40, 1, 2, {10, 12, 12, 13, 13, 13, 13, 13}},
+    {"Large", 80, 0, 0, {21, 21, 21, 21, 21, 21, 21, 21}},
+    {"Large", 80, 0, 1, {23, 23, 23, 23, 23, 23, 23, 23}},
+    {"Large", 80, 0, 2, {26, 26, 26, 26, 26, 26, 26, 26}},
+    {"Large", 80, 1, 0, {21, 22, 23, 23, 23, 23, 23, 23}},
+    {"Large", 80, 1, 1, {23, 25, 25, 26, 26, 26, 26, 26}},
+    {"Large", 80, 1, 2, {26, 28, 28, 28, 29, 29, 29, 29}},
+    {"Large", 141, 0, 0, {40, 40, 40, 40, 40, 40, 40, 40}},
+    {"Large", 141, 0, 1, {45, 45, 45, 45, 45, 45, 45, 45}},
+    {"Large", 141, 0, 2, {50, 50, 50, 50, 50, 50, 50, 50}},
+    {"Large", 141, 1, 0, {40, 42, 42, 42, 43, 43, 43, 43}},
+    {"Large", 141, 1, 1, {45, 47, 47, 48, 48, 48, 48, 48}},
+    {"Large", 141, 1, 2, {50, 52, 52, 53, 53, 53, 53, 53}},
+    {"XL", 40, 0, 0, {2, 2, 2, 2, 2, 2, 2, 2}},
+    {"XL", 40, 0, 1, {3, 3, 3, 3, 3, 3, 3, 3}},
+    {"XL", 40, 0, 2, {3, 3, 3, 3, 3, 3, 3, 3}},
+    {"XL", 40, 1, 0, {2, 4, 5, 5, 5, 5, 5, 5}},
+    {"XL", 40, 1, 1, {3, 5, 5, 6, 6, 6, 6, 6}},
+    {"XL", 40, 1, 2, {3, 5, 6, 6, 7, 7, 7, 7}},
+    {"XL", 80, 0, 0, {10, 10, 10, 10, 10, 10, 10, 10}},
+    {"XL", 80, 0, 1, {12, 12, 12, 12, 12, 12, 12, 12}},
+    {"XL", 80, 0, 2, {13, 13, 13, 13, 13, 13, 13, 13}},
+    {"XL", 80, 1, 0, {10, 12, 13, 13, 13, 13, 13, 13}},
+    {"XL", 80, 1, 1, {12, 14, 14, 15, 15, 15, 15, 15}},
+    {"XL", 80, 1, 2, {13, 15, 16, 16, 16, 16, 17, 17}},
+    {"XL", 141, 0, 0, {22, 22, 22, 22, 22, 22, 22, 22}},
+    {"XL", 141, 0, 1, {25, 25, 25, 25, 25, 25, 25, 25}},
+    {"XL", 141, 0, 2, {28, 28, 28, 28, 28, 28, 28, 28}},
+    {"XL", 141, 1, 0, {22, 24, 25, 25, 25, 25, 25, 25}},
+    {"XL", 141, 1, 1, {25, 27, 28, 28, 28, 28, 28, 29}},
+    {"XL", 141, 1, 2, {28, 30, 31, 31, 31, 31, 32, 32}},
+};
+
+}  // namespace
+
+TEST_CASE("plan: parameters, model state and activations per sequence, BF16", "[plan]") {
+    for (const Figures& f : FIG) {
+        INFO(f.size);
+        CHECK(num_parameters(size_named(f.size)) == f.params);
+        for (int r = 0; r < 3; r++) {
+            const Plan p = make_plan(bf16(f.size, 1, 80, 0, r));
+            CHECK(p.state == f.state);
+            CHECK(p.params == 2 * f.params);
+            CHECK(p.grads == 2 * f.params);
+            CHECK(p.m == 4 * f.params);
+            CHECK(p.v == 4 * f.params);
+            CHECK(p.master == 4 * f.params);
+            CHECK(p.act_per_seq == f.act[r]);
+        }
+    }
+    // ZeRO-1 on 8 ranks: XL's m, v and masters are ceil(P/8) = 194710800 floats each; the
+    // gradients are padded to 8 of those (no padding: 8 divides P)
+    const Plan z = make_plan(bf16("XL", 8, 80, 1));
+    CHECK(z.m == 4ull * 194710800);
+    CHECK(z.grads == 2ull * 1557686400);
+    CHECK(z.state == 2ull * 1557686400 * 2 + 12ull * 194710800);
+    // 5 ranks do not divide Small's P = 124475904: ceil(P/5) = 24895181, the gradients padded to 5 * that = 124475905
+    const Plan z5 = make_plan(bf16("Small", 5, 80, 1));
+    CHECK(z5.m == 4ull * 24895181);
+    CHECK(z5.grads == 2ull * 124475905);
+}
+
+TEST_CASE("plan: the largest micro-batch, Small..XL x 1..8 ranks x 40/80/141 GiB x -z 0/1 x -r 0/1/2", "[plan]") {
+    for (const MaxB& m : MAXB)
+        for (int R = 1; R <= 8; R++) {
+            INFO(m.size << " " << m.gib << " GiB -z " << m.zero << " -r " << m.recompute << " ranks " << R);
+            PlanInput in = bf16(m.size, R, m.gib, m.zero, m.recompute);
+            const Plan p = make_plan(in);
+            CHECK(p.fits);
+            CHECK(p.max_B == m.max_b[R - 1]);
+            CHECK(p.B == m.max_b[R - 1]);  // -b 0, -d -1: the largest
+            CHECK(p.accum == 1);
+        }
+}
+
+TEST_CASE("plan: the global batch stays -d where it divides, else the nearest, said in one line", "[plan]") {
+    Plan p;
+    // paper-b-xl, 504 sequences on 8 ranks = 63 each; -b 0 up to 13: the largest divisor is 9
+    plan_batch(p, 516096, 1024, 8, 0, 13);
+    CHECK(p.B == 9);
+    CHECK(p.accum == 7);
+    CHECK(p.total_batch == 516096);
+    CHECK(p.batch_note.empty());
+    // the preset's old -b 4 on 8 ranks: 15.75 micro-steps; 16 give 512 sequences
+    plan_batch(p, 516096, 1024, 8, 4, 0);
+    CHECK(p.accum == 16);
+    CHECK(p.total_batch == 524288);
+    CHECK(p.batch_note.find("using the nearest global batch, 524288 tokens (16 micro-steps, +1.59%)") !=
+          std::string::npos);
+    // paper-b-medium, 506 = 2 * 11 * 23 sequences: nothing divides on 8 ranks; 504 is 2 off
+    // with B = 1, 3, 7 and 9 (13 gives 520, 12 gives 480): the largest, 9 x 7 micro-steps
+    plan_batch(p, 518144, 1024, 8, 0, 13);
+    CHECK(p.B == 9);
+    CHECK(p.accum == 7);
+    CHECK(p.total_batch == 504 * 1024);
+    CHECK(p.batch_note.find("-0.40%") != std::string::npos);
+    // on one rank 11 divides 506: 46 micro-steps of 11
+    plan_batch(p, 518144, 1024, 1, 0, 13);
+    CHECK(p.B == 11);
+    CHECK(p.accum == 46);
+    CHECK(p.batch_note.empty());
+    // paper-b-small, 512 sequences on 8 ranks, up to 48: 32 x 2
+    plan_batch(p, 524288, 1024, 8, 0, 48);
+    CHECK(p.B == 32);
+    CHECK(p.accum == 2);
+    // fewer tokens than one micro-batch: one micro-step
+    plan_batch(p, 1000, 1024, 2, 1, 0);
+    CHECK(p.accum == 1);
+    CHECK(p.total_batch == 2048);
+    // -d -1: one micro-batch per rank
+    plan_batch(p, -1, 1024, 8, 3, 0);
+    CHECK(p.total_batch == 3 * 1024 * 8);
+    CHECK(p.accum == 1);
+}
+
+TEST_CASE("plan: the headline run, paper-b-xl on 8 ranks of 80 GiB", "[plan]") {
+    PlanInput in = bf16("XL", 8, 80, 1);
+    in.tokens_per_step = 516096;
+    Plan p = make_plan(in);
+    CHECK(p.fits);
+    CHECK(p.max_B == 13);
+    CHECK(p.B == 9);
+    CHECK(p.accum == 7);
+    CHECK(p.total_batch == 516096);
+    const std::string text = plan_text(in, p);
+    CHECK(text.find("micro-batch -b 9, 7 micro-step(s) x 8 rank(s)") != std::string::npos);
+    CHECK(text.find("fits") != std::string::npos);
+    in.zero = 0;  // the same without ZeRO-1: 10 fit, still 9
+    p = make_plan(in);
+    CHECK(p.max_B == 10);
+    CHECK(p.B == 9);
+}
+
+TEST_CASE("plan: every preset plans on 1, 2, 4 and 8 ranks of 40, 80 and 141 GiB", "[plan]") {
+    const struct { const char* preset; const char* size; } R[] = {
+        {"paper-a-small", "Small"}, {"paper-b-small", "Small"}, {"paper-b-medium", "Medium"},
+        {"paper-b-large", "Large"}, {"paper-b-xl", "XL"}, {"vanilla", "Small"}, {"tiny", "Small"}};
+    for (const auto& r : R)
+        for (int ranks : {1, 2, 4, 8})
+            for (double gib : {40.0, 80.0, 141.0}) {
+                INFO(r.preset << " on " << ranks << " ranks of " << gib << " GiB");
+                TrainArgs a;
+                apply_preset(*find_preset(r.preset), a);
+                PlanInput in = bf16(r.size, ranks, gib, ranks > 1 ? 1 : 0);
+                in.T = a.T;
+                in.B = a.B;
+                in.tokens_per_step = a.total_batch;
+                const Plan p = make_plan(in);
+                CHECK(p.fits);
+                CHECK(p.B >= 1);
+                CHECK(p.total_batch == (long)p.B * a.T * ranks * p.accum);
+                // within half a micro-step's tokens of the preset's, or one micro-step when even
+                // that is more (tiny's -b 16 on 8 ranks: 8192 tokens against its 1024)
+                if (p.accum > 1) CHECK(std::labs(p.total_batch - a.total_batch) <= (long)p.B * a.T * ranks / 2);
+                else CHECK(p.total_batch >= a.total_batch / 2);
+            }
+}
+
+TEST_CASE("plan: what does not fit is named with what to change", "[plan]") {
+    // XL -z 0 on 40 GiB: 2 sequences fit; 3 do not
+    PlanInput in = bf16("XL", 8, 40);
+    in.B = 3;
+    Plan p = make_plan(in);
+    CHECK_FALSE(p.fits);
+    CHECK(p.problem.find("-b 3 needs") != std::string::npos);
+    CHECK(p.problem.find("use -b 2 or less") != std::string::npos);
+    CHECK(p.problem.find("-z 1") != std::string::npos);
+    // FP32 XL (16 bytes per parameter, 23.2 GiB) on a 24 GiB GPU: nothing fits
+    in = bf16("XL", 2, 24);
+    in.floatx_bytes = 4;
+    in.master = false;
+    p = make_plan(in);
+    CHECK_FALSE(p.fits);
+    CHECK(p.max_B == 0);
+    CHECK(p.problem.find("the model state (23.21 GiB per rank)") != std::string::npos);
+    CHECK(p.problem.find("use -z 1") != std::string::npos);
+    // -b 0 with no GPU memory known and no cap cannot choose
+    in = bf16("Small", 1, 0);
+    CHECK_THROWS_WITH(make_plan(in), Catch::Contains("--gpu-mem"));
+    in.max_auto_B = 4;  // the CPU trainer's cap
+    in.tokens_per_step = 491520;  // 480 sequences: 4 divides
+    p = make_plan(in);
+    CHECK(p.B == 4);
+    CHECK(p.accum == 120);
+    in.zero = 2;
+    CHECK_THROWS_WITH(make_plan(in), Catch::Contains("-z"));
+}
