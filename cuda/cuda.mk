@@ -15,7 +15,7 @@ else
 $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
 
-CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
+CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh cuda/gpu_peaks.h $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
 
 # Emulated: the same sources built by emu/nvcc-emu, each program in both precisions.
 CUDA_EMU_DIR   := $(BUILD)/cuda
