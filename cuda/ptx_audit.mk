@@ -9,8 +9,9 @@
 PTX_AUDIT_DIR     ?= $(BUILD)/ptx-audit
 PTX_AUDIT_UNITS   ?= bf16:train_gpt2_noln.cu:$(CUDA_PREC_FLAGS_BF16) fp32:train_gpt2_noln.cu:$(CUDA_PREC_FLAGS_FP32)
 PTX_AUDIT_REQUIRE ?= bf16
+PTX_AUDIT_ARGS    ?=
 
 .PHONY: ptx-audit
 ptx-audit:
 	@$(PYTHON) scripts/ptx_audit.py --nvcc $(NVCC) --flags "$(NVCC_FLAGS)" --out $(PTX_AUDIT_DIR) \
-	    $(foreach u,$(PTX_AUDIT_UNITS),--unit "$(u)") $(foreach r,$(PTX_AUDIT_REQUIRE),--require-flash $(r))
+	    $(foreach u,$(PTX_AUDIT_UNITS),--unit "$(u)") $(foreach r,$(PTX_AUDIT_REQUIRE),--require-flash $(r)) $(PTX_AUDIT_ARGS)

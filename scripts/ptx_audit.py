@@ -78,10 +78,16 @@ BLOCK_SIZE_TABLE = {
     "residual_backward_kernel": 256,        # residual.cuh
 }
 
-# Dynamic shared memory per block (bytes) for kernels that declare `extern __shared__`, by
-# kernel name; the occupancy of a kernel using dynamic shared memory that is not listed here
-# is printed as an upper bound ("<=").
-DYNAMIC_SMEM_TABLE = {}
+# Dynamic shared memory per block of the kernels that use `extern __shared__`: kernel name ->
+# the C++ expression its launcher passes. The audit evaluates each expression in the unit
+# itself (a second, PTX-only compile of the unit plus one `__device__` variable per
+# expression, read back from the PTX), so the numbers never go stale. A kernel using dynamic
+# shared memory without an entry fails (its occupancy would be a guess). --dyn-smem adds more.
+DYNAMIC_SMEM_TABLE = {
+    "attention_flash_forward_kernel": "att_flash::FWD_SMEM",
+    "attention_flash_backward_dkdv_kernel": "att_flash::BWD_SMEM",
+    "attention_flash_backward_dq_kernel": "att_flash::BWD_SMEM",
+}
 
 # Kernels allowed a local-memory stack frame (name -> why). Empty: local memory lives in
 # DRAM, so an array indexed at run time or a non-inlined call in a kernel is a slow path.
@@ -140,6 +146,9 @@ RULES = [
          lambda k: k.count("tc") > 0,
          lambda k: "fused attention kernel without a tensor-core instruction (%s) in its PTX" % ", ".join(TENSOR_CORE_OPS)),
     Rule("launch-bounds", "fail", lambda k: True, _block_ok, _block_msg),
+    Rule("dyn-smem", "fail", lambda k: k.uses_dyn_smem,
+         lambda k: k.dyn_smem is not None,
+         lambda k: "uses dynamic shared memory but has no entry in DYNAMIC_SMEM_TABLE (the size its launcher passes)"),
     Rule("occupancy", "fail", lambda k: k.block is not None,
          lambda k: k.occ is not None and k.occ[0] > 0,
          lambda k: "cannot launch on %s: %s" % (SM["name"], k.occ[1] if k.occ else "?")),
@@ -170,20 +179,49 @@ def strip_arch(flags):
     return out
 
 
-def compile_unit(nvcc, flags, src, extra, workdir):
-    os.makedirs(workdir, exist_ok=True)
-    cmd = [nvcc] + strip_arch(flags) + extra + ["-arch=" + ARCH, "-cubin", "-Xptxas", "-v", "--keep",
-                                               "--keep-dir", workdir, src, "-o",
-                                               os.path.join(workdir, "unit.cubin")]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    with open(os.path.join(workdir, "nvcc.log"), "w") as f:
-        f.write(" ".join(shlex.quote(c) for c in cmd) + "\n" + r.stdout)
+def run_nvcc(nvcc, args, log, what):
+    r = subprocess.run([nvcc] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    with open(log, "w") as f:
+        f.write(" ".join(shlex.quote(c) for c in [nvcc] + args) + "\n" + r.stdout)
     if r.returncode != 0:
         sys.stdout.write(r.stdout)
-        raise SystemExit("ptx-audit: nvcc failed on %s (command in %s/nvcc.log)" % (src, workdir))
-    ptx = os.path.join(workdir, os.path.splitext(os.path.basename(src))[0] + ".ptx")
-    with open(ptx) as f:
-        return f.read(), r.stdout
+        raise SystemExit("ptx-audit: nvcc failed on %s (command in %s)" % (what, log))
+    return r.stdout
+
+
+def compile_unit(nvcc, flags, src, extra, workdir):
+    """(PTX, ptxas -v report) of one unit: one nvcc call, the PTX kept from it."""
+    os.makedirs(workdir, exist_ok=True)
+    log = run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + ARCH, "-cubin", "-Xptxas", "-v", "--keep",
+                                                     "--keep-dir", workdir, src, "-o",
+                                                     os.path.join(workdir, "unit.cubin")],
+                   os.path.join(workdir, "nvcc.log"), src)
+    with open(os.path.join(workdir, os.path.splitext(os.path.basename(src))[0] + ".ptx")) as f:
+        return f.read(), log
+
+
+def probe_values(nvcc, flags, src, extra, workdir, exprs):
+    """The value of each C++ expression in the unit's scope: the unit plus one __device__
+    variable per expression, compiled to PTX, where each variable's initialiser is a constant."""
+    if not exprs:
+        return {}
+    probe = os.path.join(workdir, "probe.cu")
+    with open(probe, "w") as f:
+        f.write('#include "%s"\n' % os.path.abspath(src))
+        for i, e in enumerate(exprs):
+            f.write("__device__ unsigned long long ptx_audit_probe_%d = (unsigned long long)(%s);\n" % (i, e))
+    out = os.path.join(workdir, "probe.ptx")
+    run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + ARCH, "-ptx", probe, "-o", out],
+             os.path.join(workdir, "probe.log"), probe)
+    with open(out) as f:
+        ptx = f.read()
+    vals = {}
+    for i, e in enumerate(exprs):
+        m = re.search(r"\bptx_audit_probe_%d\s*=\s*(\d+)" % i, ptx)
+        if not m:
+            raise SystemExit("ptx-audit: no constant for %s in %s" % (e, out))
+        vals[e] = int(m.group(1))
+    return vals
 
 
 # ---- ptxas -v report
@@ -379,10 +417,13 @@ def audit_unit(label, src, extra, args):
             k.block, k.block_from = k.maxntid, "bounds"
         elif k.base in BLOCK_SIZE_TABLE:
             k.block, k.block_from = BLOCK_SIZE_TABLE[k.base], "table"
-        if k.uses_dyn_smem:
-            k.dyn_smem = DYNAMIC_SMEM_TABLE.get(k.base)
-        k.occ = occupancy(k)
         kernels.append(k)
+    dyn = {k.base: args.dyn_smem[k.base] for k in kernels if k.uses_dyn_smem and k.base in args.dyn_smem}
+    values = probe_values(args.nvcc, args.flags, src, extra, workdir, sorted(set(dyn.values())))
+    for k in kernels:
+        if k.base in dyn:
+            k.dyn_smem = values[dyn[k.base]]
+        k.occ = occupancy(k)
     for k in kernels:
         for r in RULES:
             if r.applies(k) and not r.check(k):
@@ -428,7 +469,16 @@ def main():
     ap.add_argument("--unit", action="append", required=True, help="NAME:SOURCE[:EXTRA FLAGS]")
     ap.add_argument("--require-flash", action="append", default=[], metavar="NAME",
                     help="unit NAME must hold at least one kernel named *%s*" % FLASH_MARK)
+    ap.add_argument("--dyn-smem", action="append", default=[], metavar="KERNEL=EXPR",
+                    help="one more DYNAMIC_SMEM_TABLE entry")
     args = ap.parse_args()
+    table_ = dict(DYNAMIC_SMEM_TABLE)
+    for d in args.dyn_smem:
+        name, _, expr = d.partition("=")
+        if not name or not expr:
+            raise SystemExit("ptx-audit: --dyn-smem wants KERNEL=EXPR, not %r" % d)
+        table_[name] = expr
+    args.dyn_smem = table_
     args.flags = shlex.split(args.flags)
     os.makedirs(args.out, exist_ok=True)
     units = [parse_unit(u) for u in args.unit]

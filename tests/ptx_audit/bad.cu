@@ -1,5 +1,5 @@
 // ptx_audit self-test: good.cu plus one kernel per failing rule. The audit must report
-// exactly these four (kernel, rule) pairs, and none for good.cu's kernels in the same PTX.
+// exactly these five (kernel, rule) pairs, and none for good.cu's kernels in the same PTX.
 #include "tests/ptx_audit/good.cu"
 
 // spills: 48 values live across a loop in at most 32 registers (1024 threads, 2 blocks per SM)
@@ -34,3 +34,11 @@ __global__ void __launch_bounds__(64) attention_flash_scalar_kernel(float* out, 
 
 // launch-bounds: no __launch_bounds__ and not in the audit's block-size table
 __global__ void unbounded_kernel(float* out) { out[threadIdx.x] = 1.0f; }
+
+// dyn-smem: dynamic shared memory of a size the audit is not told
+__global__ void __launch_bounds__(128) unsized_smem_kernel(float* out) {
+    extern __shared__ float buf[];
+    buf[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = buf[127 - threadIdx.x];
+}

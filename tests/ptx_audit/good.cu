@@ -4,6 +4,17 @@
 
 #include "tests/ptx_audit/plain.cu"
 
+// Dynamic shared memory whose size the suite names (--dyn-smem staged_copy_kernel=STAGE_BYTES):
+// the audit evaluates STAGE_BYTES in this file and adds it to the occupancy (exact figure).
+constexpr int STAGE_BYTES = 96 * 1024 + 4;
+__global__ void __launch_bounds__(256) staged_copy_kernel(float* out, const float* in) {
+    extern __shared__ float stage[];
+    stage[threadIdx.x] = in[threadIdx.x];
+    __syncthreads();
+    out[threadIdx.x] = stage[255 - threadIdx.x];
+}
+inline void staged_copy(float* out, const float* in) { staged_copy_kernel<<<1, 256, STAGE_BYTES>>>(out, in); }
+
 // The tile product sits in a function that is not inlined: its mma must count for the kernel
 // that calls it (the audit follows `call` through the PTX).
 __device__ __noinline__ void tile_mma(float* c, const __nv_bfloat16* a, const __nv_bfloat16* b) {

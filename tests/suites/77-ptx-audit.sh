@@ -3,8 +3,9 @@
 # the trainer passes in both precisions (BF16 must hold a *flash* kernel on tensor cores);
 # then the audit on tests/ptx_audit/*.cu with the same flags must reject a file without a
 # flash kernel (plain.cu), accept good.cu (a flash kernel whose wmma sits in a called
-# function), and reject exactly bad.cu's four broken kernels (spill, local array, flash
-# without mma, no launch bounds) while passing good.cu's kernels in the same PTX; and the
+# function, and a dynamic shared memory size evaluated in the file), and reject exactly
+# bad.cu's five broken kernels (spill, local array, flash without mma, no launch bounds,
+# dynamic shared memory of unknown size) while passing good.cu's kernels in the same PTX; and the
 # occupancy arithmetic must give hand-computed H100 figures.
 set -u
 PY=${PYTHON:-/usr/bin/python3}
@@ -17,7 +18,7 @@ ok()  { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; }
 audit() {  # audit NAME: tests/ptx_audit/NAME.cu, flash kernel required, output in $W/NAME.out
   make --no-print-directory -s ptx-audit PTX_AUDIT_UNITS="$1:tests/ptx_audit/$1.cu" PTX_AUDIT_REQUIRE="$1" \
-       PTX_AUDIT_DIR="$W/$1" > "$W/$1.out" 2>&1
+       PTX_AUDIT_DIR="$W/$1" PTX_AUDIT_ARGS="--dyn-smem staged_copy_kernel=STAGE_BYTES" > "$W/$1.out" 2>&1
 }
 row() { grep "^| \`$2\` |" "$W/$1/report.md"; }  # row NAME KERNEL: its line of the table
 
@@ -30,19 +31,22 @@ elif grep -q '^FAIL plain: no kernel named \*flash\*' "$W/plain.out"; then ok "a
 else bad "plain.cu: no 'no kernel named *flash*' line"; tail -3 "$W/plain.out"; fi
 
 if audit good && row good attention_flash_wmma_kernel | grep -q '| [1-9][0-9]* | [0-9]* / [0-9]* / [0-9]* | ok |' \
-   && row good copy_vec_kernel | grep -q '| 1 / 0 / 0 | ok |' && row good scale_bf16_kernel | grep -q '| 0 / 1 / 0 | ok; report: ld128 |'; then
-  ok "good.cu passes: mma found through a call, 128-bit and 16-bit loads counted, ld128 report-only"
+   && row good copy_vec_kernel | grep -q '| 1 / 0 / 0 | ok |' && row good scale_bf16_kernel | grep -q '| 0 / 1 / 0 | ok; report: ld128 |' \
+   && row good staged_copy_kernel | grep -q '| 98308 | .* | 256 (bounds) | 25% (shared memory) |'; then
+  # 98308 + 1024 reserved = 99328 bytes, 2 blocks of 8 warps in 228 KB
+  ok "good.cu passes: mma found through a call, 128-bit and 16-bit loads counted, ld128 report-only, dynamic smem evaluated (98308 B, 25%)"
 else bad "good.cu"; grep '^FAIL\|^| `' "$W/good.out"; fi
 
 expected='FAIL bad attention_flash_scalar_kernel: tensor-cores
 FAIL bad local_array_kernel: stack
 FAIL bad spill_kernel: spills
-FAIL bad unbounded_kernel: launch-bounds'
+FAIL bad unbounded_kernel: launch-bounds
+FAIL bad unsized_smem_kernel: dyn-smem'
 if audit bad; then bad "bad.cu accepted"
 else
   got=$(grep '^FAIL ' "$W/bad.out" | cut -d: -f1,2 | sort)
-  if [ "$got" = "$expected" ]; then ok "bad.cu: exactly its four broken kernels rejected, each for its rule"
-  else bad "bad.cu failures differ from the expected four:"; echo "$got"; fi
+  if [ "$got" = "$expected" ]; then ok "bad.cu: exactly its five broken kernels rejected, each for its rule"
+  else bad "bad.cu failures differ from the expected five:"; echo "$got"; fi
 fi
 
 # warps per SM on H100 by hand: regs per warp rounded up to 256, 16384 registers per
