@@ -1,3 +1,5 @@
+# Static checks and estimates of the CUDA trainer that need no GPU (docs/gpu.md, kernels/README.md).
+#
 # make ptx-audit: the PTX/ptxas audit of the trainer (scripts/ptx_audit.py, docs/gpu.md).
 # One nvcc call per precision compiles train_gpt2_noln.cu for sm_90 with cuda.mk's NVCC_FLAGS
 # (their -gencode options replaced by -arch=sm_90) and keeps the PTX beside ptxas's -v report;
@@ -15,3 +17,9 @@ PTX_AUDIT_ARGS    ?=
 ptx-audit:
 	@$(PYTHON) scripts/ptx_audit.py --nvcc $(NVCC) --flags "$(NVCC_FLAGS)" --out $(PTX_AUDIT_DIR) \
 	    $(foreach u,$(PTX_AUDIT_UNITS),--unit "$(u)") $(foreach r,$(PTX_AUDIT_REQUIRE),--require-flash $(r)) $(PTX_AUDIT_ARGS)
+
+# make cost-model: ESTIMATED step time and MFU per preset and GPU from per-kernel FLOPs and
+# bytes (scripts/cost_model.py; its ASSUME table holds every efficiency assumption).
+.PHONY: cost-model
+cost-model:
+	@$(PYTHON) scripts/cost_model.py --ladder
