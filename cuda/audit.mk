@@ -11,7 +11,7 @@
 PTX_AUDIT_DIR     ?= $(BUILD)/ptx-audit
 PTX_AUDIT_UNITS   ?= bf16:train_gpt2_noln.cu:$(CUDA_PREC_FLAGS_BF16) fp32:train_gpt2_noln.cu:$(CUDA_PREC_FLAGS_FP32)
 PTX_AUDIT_REQUIRE ?= bf16
-PTX_AUDIT_ARGS    ?=
+PTX_AUDIT_ARGS    ?= --strict-tables
 
 .PHONY: ptx-audit
 ptx-audit:

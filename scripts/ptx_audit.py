@@ -249,7 +249,7 @@ def parse_ptxas(text):
 
 
 # ---- PTX
-LD_RE = re.compile(r"^\s*(?:@!?%\w+\s+)?ld\.global((?:\.[\w:]+)*)\s")
+MEM_RE = re.compile(r"^\s*(?:@!?%\w+\s+)?(ld|st)\.global((?:\.[\w:]+)*)\s")
 CALL_TARGET_RE = re.compile(r"\bcall(?:\.uni)?\s+(?:\([^)]*\)\s*,\s*)?([A-Za-z_$][\w$]*)")
 
 
@@ -259,17 +259,18 @@ def classify(line, ops):
         return
     if any(op in s for op in TENSOR_CORE_OPS):
         ops["tc"] = ops.get("tc", 0) + 1
-    m = LD_RE.match(line)
-    if m:
-        mods = m.group(1).split(".")
+    m = MEM_RE.match(line)
+    if m:  # global loads and stores by width: ld128/ld16/ld32/ld_other, st128/...
+        op, mods = m.group(1), m.group(2).split(".")
         width = next((int(x[1:]) for x in mods if re.fullmatch(r"v\d+", x)), 1)
         bits = next((int(re.sub(r"^bf|^[ubsf]", "", x)) for x in mods if re.fullmatch(r"(?:bf|[ubsf])\d+", x)), 0)
         if width * bits == 128:
-            ops["ld128"] = ops.get("ld128", 0) + 1
+            key = op + "128"
         elif width == 1 and bits in (16, 32):
-            ops["ld%d" % bits] = ops.get("ld%d" % bits, 0) + 1
+            key = op + str(bits)
         else:
-            ops["ld_other"] = ops.get("ld_other", 0) + 1
+            key = op + "_other"
+        ops[key] = ops.get(key, 0) + 1
 
 
 def parse_ptx(ptx):
@@ -435,8 +436,8 @@ def audit_unit(label, src, extra, args):
 def table(label, src, extra, kernels):
     out = ["### %s: `%s`%s, %s" % (label, src, (" `" + " ".join(extra) + "`") if extra else "", SM["name"]), "",
            "| kernel | regs | smem static | smem dyn | stack | spill st/ld | block | occupancy (limit) "
-           "| tensor-core ops | ld.global 128-bit / 16-bit / 32-bit | verdict |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| tensor-core ops | ld.global 128-bit / 16-bit / 32-bit | st.global 128 / 16 / 32 | verdict |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for k in kernels:
         if k.occ is None:
             occ = "?"
@@ -448,9 +449,10 @@ def table(label, src, extra, kernels):
         verdict = "; ".join("FAIL %s" % n for n, _ in k.fails) or "ok"
         if k.marks:
             verdict += "; " + "; ".join("report: %s" % n for n, _ in k.marks)
-        out.append("| `%s` | %d | %d | %s | %d | %d/%d | %s | %s | %d | %d / %d / %d | %s |" % (
+        out.append("| `%s` | %d | %d | %s | %d | %d/%d | %s | %s | %d | %d / %d / %d | %d / %d / %d | %s |" % (
             k.name, k.regs, k.smem, dyn, k.stack, k.spill_st, k.spill_ld, blk, occ, k.count("tc"),
-            k.count("ld128"), k.count("ld16"), k.count("ld32"), verdict))
+            k.count("ld128"), k.count("ld16"), k.count("ld32"), k.count("st128"), k.count("st16"),
+            k.count("st32"), verdict))
     return out
 
 
@@ -469,6 +471,8 @@ def main():
     ap.add_argument("--unit", action="append", required=True, help="NAME:SOURCE[:EXTRA FLAGS]")
     ap.add_argument("--require-flash", action="append", default=[], metavar="NAME",
                     help="unit NAME must hold at least one kernel named *%s*" % FLASH_MARK)
+    ap.add_argument("--strict-tables", action="store_true",
+                    help="fail on BLOCK_SIZE_TABLE / DYNAMIC_SMEM_TABLE entries that match no kernel")
     ap.add_argument("--dyn-smem", action="append", default=[], metavar="KERNEL=EXPR",
                     help="one more DYNAMIC_SMEM_TABLE entry")
     args = ap.parse_args()
@@ -486,7 +490,7 @@ def main():
               "Occupancy: theoretical, resident warps / %d on %s for the block size shown "
               "(from `__launch_bounds__`, or the script's BLOCK_SIZE_TABLE). Rules: %s." % (
                   SM["max_warps"], SM["name"], ", ".join("%s (%s)" % (r.name, r.severity) for r in RULES)), ""]
-    failures, marks = [], 0
+    failures, marks, seen = [], 0, set()
     for label, src, extra in units:
         kernels = audit_unit(label, src, extra, args)
         report += table(label, src, extra, kernels) + [""]
@@ -495,6 +499,11 @@ def main():
             marks += len(k.marks)
         if label in args.require_flash and not any(k.is_flash for k in kernels):
             failures.append("%s: no kernel named *%s* (fused attention) in %s" % (label, FLASH_MARK, src))
+        seen |= {k.base for k in kernels}
+    if args.strict_tables:  # a table entry no audited kernel uses has gone stale
+        for tname, tab in (("BLOCK_SIZE_TABLE", BLOCK_SIZE_TABLE), ("DYNAMIC_SMEM_TABLE", args.dyn_smem)):
+            failures += ["%s: entry %s matches no kernel of the audited units: remove it" % (tname, n)
+                         for n in sorted(set(tab) - seen)]
     summary = "ptx-audit: %d failure(s), %d report-only mark(s)" % (len(failures), marks)
     report += ["## Failures", ""] + (["- " + f for f in failures] or ["none"]) + ["", summary]
     path = os.path.join(args.out, "report.md")

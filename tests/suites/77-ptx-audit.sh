@@ -16,9 +16,9 @@ rm -rf "$W"; mkdir -p "$W"
 pass=0; fail=0
 ok()  { pass=$((pass+1)); echo "PASS $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; }
-audit() {  # audit NAME: tests/ptx_audit/NAME.cu, flash kernel required, output in $W/NAME.out
+audit() {  # audit NAME [ARGS]: tests/ptx_audit/NAME.cu, flash kernel required, output in $W/NAME.out
   make --no-print-directory -s ptx-audit PTX_AUDIT_UNITS="$1:tests/ptx_audit/$1.cu" PTX_AUDIT_REQUIRE="$1" \
-       PTX_AUDIT_DIR="$W/$1" PTX_AUDIT_ARGS="--dyn-smem staged_copy_kernel=STAGE_BYTES" > "$W/$1.out" 2>&1
+       PTX_AUDIT_DIR="$W/$1" PTX_AUDIT_ARGS="--dyn-smem staged_copy_kernel=STAGE_BYTES ${2:-}" > "$W/$1.out" 2>&1
 }
 row() { grep "^| \`$2\` |" "$W/$1/report.md"; }  # row NAME KERNEL: its line of the table
 
@@ -30,11 +30,12 @@ if audit plain; then bad "plain.cu without a flash kernel accepted"
 elif grep -q '^FAIL plain: no kernel named \*flash\*' "$W/plain.out"; then ok "a unit without a flash kernel is rejected"
 else bad "plain.cu: no 'no kernel named *flash*' line"; tail -3 "$W/plain.out"; fi
 
-if audit good && row good attention_flash_wmma_kernel | grep -q '| [1-9][0-9]* | [0-9]* / [0-9]* / [0-9]* | ok |' \
-   && row good copy_vec_kernel | grep -q '| 1 / 0 / 0 | ok |' && row good scale_bf16_kernel | grep -q '| 0 / 1 / 0 | ok; report: ld128 |' \
+if audit good && row good attention_flash_wmma_kernel | grep -q '| [1-9][0-9]* | [0-9]* / [0-9]* / [0-9]* | [0-9 /]* | ok |' \
+   && row good copy_vec_kernel | grep -q '| 1 / 0 / 0 | 1 / 0 / 0 | ok |' \
+   && row good scale_bf16_kernel | grep -q '| 0 / 1 / 0 | 0 / 1 / 0 | ok; report: ld128 |' \
    && row good staged_copy_kernel | grep -q '| 98308 | .* | 256 (bounds) | 25% (shared memory) |'; then
   # 98308 + 1024 reserved = 99328 bytes, 2 blocks of 8 warps in 228 KB
-  ok "good.cu passes: mma found through a call, 128-bit and 16-bit loads counted, ld128 report-only, dynamic smem evaluated (98308 B, 25%)"
+  ok "good.cu passes: mma found through a call, 128-bit and 16-bit loads and stores counted, ld128 report-only, dynamic smem evaluated (98308 B, 25%)"
 else bad "good.cu"; grep '^FAIL\|^| `' "$W/good.out"; fi
 
 expected='FAIL bad attention_flash_scalar_kernel: tensor-cores
@@ -48,6 +49,13 @@ else
   if [ "$got" = "$expected" ]; then ok "bad.cu: exactly its five broken kernels rejected, each for its rule"
   else bad "bad.cu failures differ from the expected five:"; echo "$got"; fi
 fi
+
+# --strict-tables (make ptx-audit's default): table entries that match no kernel are stale
+if audit good --strict-tables; then bad "stale BLOCK_SIZE_TABLE entries accepted under --strict-tables"
+elif grep -q '^FAIL BLOCK_SIZE_TABLE: entry adamw_kernel matches no kernel' "$W/good.out" \
+     && ! grep -q 'DYNAMIC_SMEM_TABLE: entry staged_copy_kernel' "$W/good.out"; then
+  ok "--strict-tables: table entries without a kernel fail, used ones do not"
+else bad "--strict-tables messages"; grep '^FAIL' "$W/good.out" | head -3; fi
 
 # warps per SM on H100 by hand: regs per warp rounded up to 256, 16384 registers per
 # sub-partition (4), 64 warps, 32 blocks, shared memory + 1 KB reserved in 128-byte units of 228 KB
