@@ -65,13 +65,18 @@ DEPTH_OF = {"small": 12, "medium": 24, "large": 36, "xl": 48}
 
 
 def presets(path="host/presets.cpp"):
-    """name -> (tokens per step, B, T) read from host/presets.cpp (the one copy of them)."""
-    text = open(path).read()
+    """name -> (tokens per step, B, T) read from host/presets.cpp (the one copy of them): each
+    row is {"name", "what", {removal schedule}, steps, horizon, tokens/step, B, T, ...}."""
+    text = re.sub(r"//[^\n]*", "", open(path).read())
     out = {}
-    # {"name", "what", {{..}, {..}, {..}, N}, steps, horizon, tokens/step, B, T,
-    for m in re.finditer(r'\{"([\w-]+)",\s*"[^"]*",\s*\{\{[^}]*\},\s*\{[^}]*\},\s*\{[^}]*\},\s*\d+\},'
-                         r'\s*\d+,\s*\d+,\s*(\d+),\s*(\d+),\s*(\d+),', text):
-        out[m.group(1)] = tuple(int(x) for x in m.groups()[1:])
+    for m in re.finditer(r'\{\s*"([\w-]+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*\{', text):
+        i, depth = m.end(), 1  # skip the removal schedule, however deeply it nests
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        nums = re.match(r"\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,", text[i:])
+        if nums:
+            out[m.group(1)] = tuple(int(x) for x in nums.groups()[2:])
     if "paper-b-small" not in out or "paper-b-xl" not in out:
         raise SystemExit("cost_model: cannot read the presets' tokens/step, B, T from %s" % path)
     return out
