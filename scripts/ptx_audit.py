@@ -1,53 +1,48 @@
 #!/usr/bin/env python3
 """PTX/ptxas audit of CUDA translation units (docs/gpu.md, "The PTX/ptxas audit").
 
-For each unit (a .cu file plus extra flags) one nvcc call compiles the device code for one
-GPU architecture to a cubin with `-Xptxas -v --keep`: the kept .ptx is what ptxas compiled, and
+For each unit (a .cu file plus extra flags) and architecture (--arch, sm_90 by default) one
+nvcc call compiles the device code to a cubin with `-Xptxas -v --keep`: the kept .ptx is what ptxas compiled, and
 ptxas's report gives registers, shared memory, stack frame and spills per kernel. The PTX is
 split per `.entry` (and per `.func`, followed through `call`s), so each instruction is counted
 for the kernel that executes it. Then every rule of RULES runs on every kernel, the table is
 written to OUT/report.md and printed, and the exit status is 1 if a failing rule fired.
 
     scripts/ptx_audit.py --nvcc NVCC --flags "NVCC_FLAGS" --out DIR \
-        --unit NAME:SOURCE[:EXTRA FLAGS] ... [--require-flash NAME]
+        --unit NAME:SOURCE[:EXTRA FLAGS] ... [--arch sm_90 --arch sm_80] [--require-flash NAME]
+        [--strict-tables] [--dyn-smem KERNEL=EXPR]
 
 The flags are the build's own (cuda/cuda.mk's NVCC_FLAGS); their architecture options are
 replaced by the audited one. `make ptx-audit` runs this on the trainer in both precisions.
 
 Adding a rule: append a Rule to RULES (a name, "fail" or "report", which kernels it applies
 to, the check, the message). A "report" rule only marks the table; a "fail" rule fails the run.
+Issue 12's "memory-bound kernels use 128-bit global accesses" is the `ld128` rule below: give
+it severity "fail" and an `applies` that selects the memory-bound kernels (the per-kernel
+counts ld128/ld16/ld32 and st128/st16/st32 are already in Kernel.ops).
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import shlex
 import subprocess
 import sys
 
-# ---- the audited architecture: NVIDIA H100 SXM, compute capability 9.0. Per-SM limits from
-# NVIDIA's Hopper Tuning Guide (64 resident warps, 32 resident blocks, 64K 32-bit registers,
-# 228 KB shared memory per SM of which at most 227 KB per block) and the allocation rules of
-# the toolkit's occupancy calculator (include/cuda_occupancy.h: registers are allocated per
-# warp in units of 256 and spread over 4 sub-partitions; shared memory in units of 128 bytes
-# after the driver's 1 KB reservation per block; 48 KB per block unless the kernel opts in).
-ARCH = "sm_90"
-SM = dict(
-    name="H100 SXM (sm_90)",
-    warp_size=32,
-    max_warps=64,
-    max_blocks=32,
-    max_threads_per_block=1024,
-    regs=65536,
-    regs_per_block=65536,
-    max_regs_per_thread=255,
-    reg_unit=256,
-    sub_partitions=4,
-    smem=228 * 1024,
-    smem_per_block_default=48 * 1024,
-    smem_per_block_optin=227 * 1024,
-    smem_reserved_per_block=1024,
-    smem_unit=128,
-)
+# ---- the audited architectures (--arch; the trainer is built for both). Per-SM limits from
+# NVIDIA's tuning guides (Hopper: 64 resident warps, 32 resident blocks, 64K 32-bit registers,
+# 228 KB shared memory per SM of which at most 227 KB per block; Ampere A100: the same but
+# 164 KB per SM, 163 KB per block) and the allocation rules of the toolkit's occupancy
+# calculator (include/cuda_occupancy.h: registers are allocated per warp in units of 256 and
+# spread over 4 sub-partitions; shared memory in units of 128 bytes after the driver's 1 KB
+# reservation per block).
+_SM_COMMON = dict(warp_size=32, max_warps=64, max_blocks=32, max_threads_per_block=1024, regs=65536,
+                  regs_per_block=65536, max_regs_per_thread=255, reg_unit=256, sub_partitions=4,
+                  smem_reserved_per_block=1024, smem_unit=128)
+SMS = {
+    "sm_90": dict(_SM_COMMON, name="H100 SXM (sm_90)", smem=228 * 1024, smem_per_block_optin=227 * 1024),
+    "sm_80": dict(_SM_COMMON, name="A100 (sm_80)", smem=164 * 1024, smem_per_block_optin=163 * 1024),
+}
 
 # ---- what the PTX instructions are
 TENSOR_CORE_OPS = ("mma.sync", "wmma.mma", "wgmma.mma_async")
@@ -95,8 +90,8 @@ STACK_ALLOWED = {}
 
 
 class Kernel:
-    def __init__(self, unit, mangled):
-        self.unit, self.mangled = unit, mangled
+    def __init__(self, unit, mangled, arch="sm_90"):
+        self.unit, self.mangled, self.sm = unit, mangled, SMS[arch]
         self.name = self.base = mangled
         self.regs = self.smem = self.stack = self.spill_st = self.spill_ld = self.barriers = None
         self.maxntid = None       # from .maxntid / .reqntid (launch bounds)
@@ -151,7 +146,7 @@ RULES = [
          lambda k: "uses dynamic shared memory but has no entry in DYNAMIC_SMEM_TABLE (the size its launcher passes)"),
     Rule("occupancy", "fail", lambda k: k.block is not None,
          lambda k: k.occ is not None and k.occ[0] > 0,
-         lambda k: "cannot launch on %s: %s" % (SM["name"], k.occ[1] if k.occ else "?")),
+         lambda k: "cannot launch on %s: %s" % (k.sm["name"], k.occ[1] if k.occ else "?")),
     # Issue 12 makes this "fail" for memory-bound kernels: 128-bit global loads, not 16-bit ones.
     Rule("ld128", "report", lambda k: not k.is_flash,
          lambda k: k.count("ld16") == 0,
@@ -189,10 +184,10 @@ def run_nvcc(nvcc, args, log, what):
     return r.stdout
 
 
-def compile_unit(nvcc, flags, src, extra, workdir):
+def compile_unit(nvcc, flags, src, extra, arch, workdir):
     """(PTX, ptxas -v report) of one unit: one nvcc call, the PTX kept from it."""
     os.makedirs(workdir, exist_ok=True)
-    log = run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + ARCH, "-cubin", "-Xptxas", "-v", "--keep",
+    log = run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + arch, "-cubin", "-Xptxas", "-v", "--keep",
                                                      "--keep-dir", workdir, src, "-o",
                                                      os.path.join(workdir, "unit.cubin")],
                    os.path.join(workdir, "nvcc.log"), src)
@@ -200,7 +195,7 @@ def compile_unit(nvcc, flags, src, extra, workdir):
         return f.read(), log
 
 
-def probe_values(nvcc, flags, src, extra, workdir, exprs):
+def probe_values(nvcc, flags, src, extra, arch, workdir, exprs):
     """The value of each C++ expression in the unit's scope: the unit plus one __device__
     variable per expression, compiled to PTX, where each variable's initialiser is a constant."""
     if not exprs:
@@ -211,7 +206,7 @@ def probe_values(nvcc, flags, src, extra, workdir, exprs):
         for i, e in enumerate(exprs):
             f.write("__device__ unsigned long long ptx_audit_probe_%d = (unsigned long long)(%s);\n" % (i, e))
     out = os.path.join(workdir, "probe.ptx")
-    run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + ARCH, "-ptx", probe, "-o", out],
+    run_nvcc(nvcc, strip_arch(flags) + extra + ["-arch=" + arch, "-ptx", probe, "-o", out],
              os.path.join(workdir, "probe.log"), probe)
     with open(out) as f:
         ptx = f.read()
@@ -370,9 +365,10 @@ def base_name(short):
 
 # ---- occupancy (theoretical, the occupancy calculator's model)
 def occupancy(k):
-    """(resident warps per SM, what limits them) for block size k.block on SM."""
+    """(resident warps per SM, what limits them) for block size k.block on k.sm."""
     if k.block is None:
         return None
+    SM = k.sm
     ws = SM["warp_size"]
     warps = -(-k.block // ws)
     if k.block > SM["max_threads_per_block"]:
@@ -395,9 +391,9 @@ def occupancy(k):
 
 
 # ---- one unit
-def audit_unit(label, src, extra, args):
-    workdir = os.path.join(args.out, label)
-    ptx, log = compile_unit(args.nvcc, args.flags, src, extra, workdir)
+def audit_unit(label, src, extra, arch, args):
+    workdir = os.path.join(args.out, label + "-" + arch)
+    ptx, log = compile_unit(args.nvcc, args.flags, src, extra, arch, workdir)
     info = parse_ptxas(log)
     funcs = parse_ptx(ptx)
     entries = [n for n, f in funcs.items() if f["kind"] == "entry"]
@@ -406,7 +402,7 @@ def audit_unit(label, src, extra, args):
         raise SystemExit("ptx-audit: no ptxas report for %s in %s" % (", ".join(missing), src))
     kernels = []
     for mangled, dem in zip(entries, demangle(entries)):
-        k = Kernel(label, mangled)
+        k = Kernel(label, mangled, arch)
         k.name = short_name(dem)
         k.base = base_name(k.name)
         for key, v in info[mangled].items():
@@ -420,7 +416,7 @@ def audit_unit(label, src, extra, args):
             k.block, k.block_from = BLOCK_SIZE_TABLE[k.base], "table"
         kernels.append(k)
     dyn = {k.base: args.dyn_smem[k.base] for k in kernels if k.uses_dyn_smem and k.base in args.dyn_smem}
-    values = probe_values(args.nvcc, args.flags, src, extra, workdir, sorted(set(dyn.values())))
+    values = probe_values(args.nvcc, args.flags, src, extra, arch, workdir, sorted(set(dyn.values())))
     for k in kernels:
         if k.base in dyn:
             k.dyn_smem = values[dyn[k.base]]
@@ -433,8 +429,8 @@ def audit_unit(label, src, extra, args):
     return kernels
 
 
-def table(label, src, extra, kernels):
-    out = ["### %s: `%s`%s, %s" % (label, src, (" `" + " ".join(extra) + "`") if extra else "", SM["name"]), "",
+def table(label, src, extra, sm, kernels):
+    out = ["### %s: `%s`%s, %s" % (label, src, (" `" + " ".join(extra) + "`") if extra else "", sm["name"]), "",
            "| kernel | regs | smem static | smem dyn | stack | spill st/ld | block | occupancy (limit) "
            "| tensor-core ops | ld.global 128-bit / 16-bit / 32-bit | st.global 128 / 16 / 32 | verdict |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -442,7 +438,7 @@ def table(label, src, extra, kernels):
         if k.occ is None:
             occ = "?"
         else:
-            pct = 100.0 * k.occ[0] / SM["max_warps"]
+            pct = 100.0 * k.occ[0] / sm["max_warps"]
             occ = "%s%d%% (%s)" % ("<=" if k.uses_dyn_smem and k.dyn_smem is None else "", round(pct), k.occ[1])
         dyn = ("%d" % k.dyn_smem) if k.dyn_smem is not None else ("?" if k.uses_dyn_smem else "0")
         blk = ("%d (%s)" % (k.block, k.block_from)) if k.block else "?"
@@ -471,6 +467,7 @@ def main():
     ap.add_argument("--unit", action="append", required=True, help="NAME:SOURCE[:EXTRA FLAGS]")
     ap.add_argument("--require-flash", action="append", default=[], metavar="NAME",
                     help="unit NAME must hold at least one kernel named *%s*" % FLASH_MARK)
+    ap.add_argument("--arch", action="append", choices=sorted(SMS), help="architectures to audit (default sm_90)")
     ap.add_argument("--strict-tables", action="store_true",
                     help="fail on BLOCK_SIZE_TABLE / DYNAMIC_SMEM_TABLE entries that match no kernel")
     ap.add_argument("--dyn-smem", action="append", default=[], metavar="KERNEL=EXPR",
@@ -484,21 +481,25 @@ def main():
         table_[name] = expr
     args.dyn_smem = table_
     args.flags = shlex.split(args.flags)
+    args.arch = args.arch or ["sm_90"]
     os.makedirs(args.out, exist_ok=True)
     units = [parse_unit(u) for u in args.unit]
     report = ["# PTX/ptxas audit (scripts/ptx_audit.py)", "",
-              "Occupancy: theoretical, resident warps / %d on %s for the block size shown "
+              "Occupancy: theoretical, resident warps / 64 per SM for the block size shown "
               "(from `__launch_bounds__`, or the script's BLOCK_SIZE_TABLE). Rules: %s." % (
-                  SM["max_warps"], SM["name"], ", ".join("%s (%s)" % (r.name, r.severity) for r in RULES)), ""]
+                  ", ".join("%s (%s)" % (r.name, r.severity) for r in RULES)), ""]
     failures, marks, seen = [], 0, set()
-    for label, src, extra in units:
-        kernels = audit_unit(label, src, extra, args)
-        report += table(label, src, extra, kernels) + [""]
+    jobs = [(label, src, extra, arch) for label, src, extra in units for arch in args.arch]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+        done = list(pool.map(lambda j: audit_unit(j[0], j[1], j[2], j[3], args), jobs))  # nvcc runs in parallel
+    for (label, src, extra, arch), kernels in zip(jobs, done):
+        report += table(label, src, extra, SMS[arch], kernels) + [""]
+        where = "%s/%s" % (label, arch)
         for k in kernels:
-            failures += ["%s %s: %s: %s" % (label, k.name, n, msg) for n, msg in k.fails]
+            failures += ["%s %s: %s: %s" % (where, k.name, n, msg) for n, msg in k.fails]
             marks += len(k.marks)
         if label in args.require_flash and not any(k.is_flash for k in kernels):
-            failures.append("%s: no kernel named *%s* (fused attention) in %s" % (label, FLASH_MARK, src))
+            failures.append("%s: no kernel named *%s* (fused attention) in %s" % (where, FLASH_MARK, src))
         seen |= {k.base for k in kernels}
     if args.strict_tables:  # a table entry no audited kernel uses has gone stale
         for tname, tab in (("BLOCK_SIZE_TABLE", BLOCK_SIZE_TABLE), ("DYNAMIC_SMEM_TABLE", args.dyn_smem)):
