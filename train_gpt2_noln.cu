@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cuda/gpu_peaks.h"
 #include "gpt2_cuda.cuh"
 #include "host/args.h"
 #include "host/dist.h"
@@ -15,31 +16,14 @@
 
 using namespace noln;
 
-// Dense (no sparsity) peak TFLOP/s per GPU from NVIDIA's data sheets: bf16 tensor cores for
-// the BF16 build; plain fp32 (CUDA cores: our GEMMs use COMPUTE_32F, no TF32) for FP32.
-struct GPUPeak {
-    const char* match;  // substring of cudaDeviceProp::name
-    double bf16, fp32;
-};
-static const GPUPeak GPU_PEAKS[] = {
-    {"H200", 989.0, 67.0},       // H200 SXM
-    {"H100 PCIe", 756.0, 51.0},  // H100 PCIe
-    {"H100", 989.0, 67.0},       // H100 SXM (and NVL-class parts reporting "H100")
-    {"A100", 312.0, 19.5},       // A100 SXM / PCIe
-};
-
-#if defined(ENABLE_FP32)
-static const bool IS_FP32_PEAK = true;
-#else
-static const bool IS_FP32_PEAK = false;
-#endif
-
-// Returns 0 for an unknown GPU (and for the emulator, which only looks like an H100).
+// The dense peak of this build's precision (cuda/gpu_peaks.h); 0 for an unknown GPU.
 static double peak_tflops(const char* name) {
-    if (strstr(name, "cuemu")) return 0.0;
-    for (const GPUPeak& p : GPU_PEAKS)
-        if (strstr(name, p.match)) return IS_FP32_PEAK ? p.fp32 : p.bf16;
-    return 0.0;
+    const GPUPeak* p = gpu_peak(name);
+#if defined(ENABLE_FP32)
+    return p ? p->fp32 : 0.0;
+#else
+    return p ? p->bf16 : 0.0;
+#endif
 }
 
 // The CUDA model with a stopwatch: a step runs from the first forward after an update to

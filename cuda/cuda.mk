@@ -15,7 +15,7 @@ $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
 CUDA_PREC_FLAGS := $(CUDA_PREC_FLAGS_$(PRECISION))
 
-CUDA_MODEL_DEPS := gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(wildcard host/*.h) $(wildcard cpu/*.h)
+CUDA_MODEL_DEPS := gpt2_cuda.cuh cuda/gpu_peaks.h $(wildcard kernels/*.cuh) $(wildcard host/*.h) $(wildcard cpu/*.h)
 CUDA_EMU_DIR    := $(BUILD)/cuda
 CUDA_HOST_LIBS   = $(CPU_LIB) $(HOST_LIB) $(BLAS_LIBS) $(MPI_LIBS)
 
