@@ -20,14 +20,26 @@ import os
 import re
 import sys
 
-# ---- GPUs: dense (no sparsity) bf16 tensor-core peak, HBM bandwidth, SMs, memory, NCCL
-# all-reduce bus bandwidth between 8 GPUs of one NVLink node (about 80% of the NVLink rate
-# each way: an assumption, not a measurement). Data-sheet figures.
+# ---- GPUs: the dense bf16 peak and HBM bandwidth come from cuda/gpu_peaks.h (the table the
+# trainer's MFU line and the dev/cuda lab use; `match` is its row); here only SMs, memory and
+# the NCCL all-reduce bus bandwidth between 8 GPUs of one NVLink node (about 80% of the
+# NVLink rate each way: an assumption, not a measurement).
 GPUS = {
-    "H100-SXM": dict(bf16=989e12, hbm=3.35e12, sms=132, mem=80e9, busbw=360e9),
-    "H200": dict(bf16=989e12, hbm=4.8e12, sms=132, mem=141e9, busbw=360e9),
-    "A100-SXM": dict(bf16=312e12, hbm=2.04e12, sms=108, mem=80e9, busbw=240e9),
+    "H100-SXM": dict(match="H100", sms=132, mem=80e9, busbw=360e9),
+    "H200": dict(match="H200", sms=132, mem=141e9, busbw=360e9),
+    "A100-SXM": dict(match="A100", sms=108, mem=80e9, busbw=240e9),
 }
+
+
+def load_peaks(path):
+    """Fills GPUS' bf16 (FLOP/s) and hbm (bytes/s) from cuda/gpu_peaks.h's rows
+    {"match", bf16 TFLOP/s, fp32 TFLOP/s, HBM TB/s}."""
+    rows = {m.group(1): (float(m.group(2)), float(m.group(4))) for m in re.finditer(
+        r'\{\s*"([^"]+)"\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*\}', open(path).read())}
+    for name, g in GPUS.items():
+        if g["match"] not in rows:
+            raise SystemExit("cost_model: no row \"%s\" for %s in %s" % (g["match"], name, path))
+        g["bf16"], g["hbm"] = rows[g["match"]][0] * 1e12, rows[g["match"]][1] * 1e12
 
 # ---- efficiency assumptions (fractions of the GPU's peak), one per kernel class
 ASSUME = dict(
@@ -284,6 +296,7 @@ def main():
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     a = ap.parse_args()
     pre = presets(os.path.join(a.root, "host/presets.cpp"))
+    load_peaks(os.path.join(a.root, "cuda/gpu_peaks.h"))
     names = a.preset or ["paper-b-small", "paper-b-xl"]
     gpu_names = a.gpu or ["H100-SXM", "H200", "A100-SXM"]
     print("ESTIMATE (no GPU measurement): scripts/cost_model.py, assumptions in its ASSUME and GPUS tables")

@@ -18,6 +18,7 @@ if "$PY" - <<'PYEOF'
 import sys
 sys.path.insert(0, "scripts")
 import cost_model as cm
+cm.load_peaks("cuda/gpu_peaks.h")
 bad = 0
 for L, C, NH in ((12, 768, 12), (48, 1600, 25)):
     m = cm.Model(L, 1024)
