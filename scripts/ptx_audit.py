@@ -176,7 +176,10 @@ def strip_arch(flags):
 
 
 def run_nvcc(nvcc, args, log, what):
-    r = subprocess.run([nvcc] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    try:
+        r = subprocess.run([nvcc] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    except OSError as e:
+        raise SystemExit("ptx-audit: cannot run nvcc (%s): %s" % (nvcc, e))
     with open(log, "w") as f:
         f.write(" ".join(shlex.quote(c) for c in [nvcc] + args) + "\n" + r.stdout)
     if r.returncode != 0:
