@@ -5,7 +5,7 @@
 KERNEL_HEADERS  := $(wildcard kernels/*.cuh)
 CUDA_TEST_DIR   := $(BUILD)/cuda/tests
 CUDA_TEST_NAMES := test_basic test_ln_path test_attention test_matmul
-CUDA_TEST_DEPS  := $(KERNEL_HEADERS) tests/cuda/cuda_test.h tests/emu/check.h $(wildcard cpu/*.h) $(EMU_DEPS)
+CUDA_TEST_DEPS  := $(KERNEL_HEADERS) $(wildcard tests/cuda/*.h) tests/emu/check.h $(wildcard cpu/*.h) $(EMU_DEPS)
 CUDA_TESTS      := $(foreach t,$(CUDA_TEST_NAMES),$(CUDA_TEST_DIR)/$(t)_fp32 $(CUDA_TEST_DIR)/$(t)_bf16)
 CUDA_EMU_FLAGS  := -O2 -g -Wall -Wextra -I.
 

@@ -1,5 +1,5 @@
-// dev/cuda v1: the trainer's attention before issue 9, kept verbatim (names prefixed v1_) as
-// the lab's baseline. kernels/attention.cuh no longer holds it.
+// dev/cuda v1: the trainer's attention before issue 9, kept as the lab's baseline (names
+// prefixed v1_; its dot product is kernels/attention.cuh's att_dot, the same loop).
 // Causal multi-head self-attention on a (B, T, 3C) qkv buffer (Q for all heads, then K,
 // then V; head h owns columns h*hs .. h*hs+hs-1 of each third), as cpu/attention.h:
 //   att[b,h,t,t2] = softmax_{t2<=t}(q_t . k_t2 / sqrt(hs)),  out[b,t,h*hs+i] = sum att * v_t2
@@ -12,16 +12,11 @@
 #pragma once
 #include <cmath>
 
+#include "kernels/attention.cuh"  // att_dot
 #include "kernels/common.cuh"
 
 constexpr int ATT_V1_THREADS = 256;
 constexpr int ATT_V1_ROWS = ATT_V1_THREADS / 32;
-
-__device__ inline float att_v1_dot(const floatX* a, const floatX* b, int hs) {
-    float s = 0.0f;
-    for (int i = 0; i < hs; i++) s += to_float(a[i]) * to_float(b[i]);
-    return s;
-}
 
 __global__ void __launch_bounds__(ATT_V1_THREADS)
 attention_v1_forward_kernel(floatX* out, floatX* att, const floatX* qkv, int B, int T, int C, int NH) {
@@ -36,7 +31,7 @@ attention_v1_forward_kernel(floatX* out, floatX* att, const floatX* qkv, int B, 
     // pass 1: online max and sum of exp over this lane's keys, then across the warp
     float m = -INFINITY, s = 0.0f;
     for (int t2 = lane; t2 <= t; t2 += 32) {
-        const float x = att_v1_dot(q, qkv + ((long)b * T + t2) * 3 * C + C + h * hs, hs) * scale;
+        const float x = att_dot(q, qkv + ((long)b * T + t2) * 3 * C + C + h * hs, hs) * scale;
         if (x > m) {
             s = s * expf(m - x) + 1.0f;
             m = x;
@@ -51,7 +46,7 @@ attention_v1_forward_kernel(floatX* out, floatX* att, const floatX* qkv, int B, 
     floatX* a = att + idx * T;
     for (int t2 = lane; t2 < T; t2 += 32) {
         float p = 0.0f;
-        if (t2 <= t) p = expf(att_v1_dot(q, qkv + ((long)b * T + t2) * 3 * C + C + h * hs, hs) * scale - mx) * inv;
+        if (t2 <= t) p = expf(att_dot(q, qkv + ((long)b * T + t2) * 3 * C + C + h * hs, hs) * scale - mx) * inv;
         a[t2] = from_float<floatX>(p);
     }
     __syncwarp();  // the row written by all lanes is read by all lanes below
@@ -86,7 +81,7 @@ attention_v1_backward_query_kernel(floatX* dqkv, float* dpre, const floatX* dout
     float* dp = dpre + idx * T;
     float dot = 0.0f;
     for (int t2 = lane; t2 <= t; t2 += 32) {
-        const float datt = att_v1_dot(d, qkv + ((long)b * T + t2) * 3 * C + 2 * C + h * hs, hs);
+        const float datt = att_dot(d, qkv + ((long)b * T + t2) * 3 * C + 2 * C + h * hs, hs);
         dp[t2] = datt;
         dot += to_float(a[t2]) * datt;
     }

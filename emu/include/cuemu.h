@@ -43,7 +43,7 @@ extern __thread BlockHead* tls_block;
 
 // Barrier kinds for sync_block; warp operation kinds for warp_op.
 enum { BAR_SYNC = 0, BAR_COUNT, BAR_AND, BAR_OR };
-enum { WARP_SYNC = 0, WARP_SHFL, WARP_UP, WARP_DOWN, WARP_XOR, WARP_BALLOT, WARP_ANY, WARP_ALL };
+enum { WARP_SYNC = 0, WARP_SHFL, WARP_UP, WARP_DOWN, WARP_XOR, WARP_BALLOT, WARP_ANY, WARP_ALL, WARP_COLLECTIVE };
 
 // Every __syncthreads*() of a block: blocks the calling CUDA thread until every live
 // thread of its block has arrived (at the same site, the same number of times).
@@ -51,6 +51,21 @@ int sync_block(int kind, int pred, const char* file, int line);
 // Every warp-synchronous operation: the lanes named in `mask` meet, exchange `value`
 // (any type of at most 8 bytes), and each gets its own result.
 uint64_t warp_op(int kind, unsigned mask, uint64_t value, int arg, int width);
+// A warp-collective operation (the wmma API, emu/include/mma.h): all 32 lanes of a full
+// warp must call it with the same `op` (the lanes' `name`s appear in messages). Once they
+// have, the scheduler runs op once, before any lane continues, with args[l] = lane l's
+// `arg`. op returns -1 when done, or a lane whose arguments are wrong after writing why
+// into msg; that is reported naming the kernel, the block and that lane's thread.
+using CollectiveOp = int (*)(void* const* args, char* msg, size_t msg_size);
+void warp_collective(const char* name, CollectiveOp op, void* arg);
+// Aborts with `what`, naming the kernel, the block and the calling thread.
+[[noreturn]] void device_error(const char* what);
+// Asynchronous copies (emu/include/cuda_pipeline_primitives.h): the source is read at
+// issue, the destination written when __pipeline_wait_prior covers the copy's batch (or
+// when the thread exits), so a read of the destination before the wait sees old data.
+void pipeline_copy(void* dst, const void* src, size_t size, size_t zfill);
+void pipeline_commit();
+void pipeline_wait_prior(size_t prior);
 // Lanes of the caller's warp that are still running (an approximation: see README).
 unsigned active_mask();
 // The launch's dynamic shared memory (poisoned with 0xFF at every block start).

@@ -29,6 +29,14 @@ namespace {
 
 enum State { READY, AT_BAR, AT_WARP, DONE };
 
+// An asynchronous copy (__pipeline_memcpy_async) that has not landed yet: the source as
+// read at issue, written to dst when a __pipeline_wait_prior covers its batch.
+struct PendingCopy {
+    unsigned char* dst;
+    unsigned char data[16];
+    unsigned size;
+};
+
 struct Thread : ThreadHead {
     int state;
     unsigned lin, warp, lane;
@@ -40,6 +48,13 @@ struct Thread : ThreadHead {
     int w_kind, w_arg, w_width;
     unsigned w_mask;
     uint64_t w_value, w_result;
+    // warp-collective operation (WARP_COLLECTIVE)
+    const char* w_name;
+    CollectiveOp w_op;
+    void* w_ptr;
+    // asynchronous copies: copies[0, commits[g]) form the committed batches up to g
+    std::vector<PendingCopy> copies;
+    std::vector<size_t> commits;
     // fiber
     void* sp;
     char* stack_lo;
@@ -55,7 +70,7 @@ struct Options {
     Order order = FORWARD;
     unsigned long seed = 1;
     size_t stack = 0;
-    bool strict_exit = false;
+    bool strict_exit = true;
 };
 
 size_t default_stack() {
@@ -84,7 +99,7 @@ const Options& options() {
         }
         if (const char* s = getenv("CUEMU_SEED")) o.seed = strtoul(s, nullptr, 10);
         if (const char* s = getenv("CUEMU_STACK_KB")) o.stack = std::max(16ul, strtoul(s, nullptr, 10)) * 1024;
-        if (const char* s = getenv("CUEMU_STRICT_EXIT")) o.strict_exit = s[0] == '1';
+        if (const char* s = getenv("CUEMU_STRICT_EXIT")) o.strict_exit = s[0] != '0';
         return o;
     }();
     return o;
@@ -136,6 +151,12 @@ inline void yield(Thread& t) {
 #endif
 }
 
+// Lands the thread's oldest `count` pending copies.
+void land_copies(Thread& t, size_t count) {
+    for (size_t i = 0; i < count; i++) memcpy(t.copies[i].dst, t.copies[i].data, t.copies[i].size);
+    t.copies.erase(t.copies.begin(), t.copies.begin() + (ptrdiff_t)count);
+}
+
 // Each fiber serves CUDA thread i of every block its OS thread runs; it finds its
 // Thread through tls_thread (set by the scheduler before every switch in), so the pool
 // can grow without re-creating fibers.
@@ -150,6 +171,8 @@ inline void yield(Thread& t) {
         Block* b = tls_worker->block;
         b->body(b->ctx);
         Thread* t = static_cast<Thread*>(tls_thread);
+        land_copies(*t, t->copies.size());  // a thread's copies complete even if never waited for
+        t->commits.clear();
         t->state = DONE;
         yield(*t);
     }
@@ -191,6 +214,7 @@ std::string fmt3(uint3 v) { return "(" + std::to_string(v.x) + "," + std::to_str
 std::string where(const Thread& t) {
     std::string s = "thread " + fmt3(t.tid);
     if (t.state == AT_BAR) s += " at __syncthreads " + std::string(t.bar_file) + ":" + std::to_string(t.bar_line) + " (its barrier #" + std::to_string(t.bar_count) + ")";
+    else if (t.state == AT_WARP && t.w_kind == WARP_COLLECTIVE) s += " at " + std::string(t.w_name);
     else if (t.state == AT_WARP) {
         char m[16];
         snprintf(m, sizeof m, "0x%08x", t.w_mask);
@@ -225,6 +249,36 @@ uint64_t warp_result(const Block& b, std::vector<Thread>& th, const Thread& t, u
     return th[t.warp * 32 + (unsigned)src].w_value;
 }
 
+// A warp-collective operation (wmma) needs every lane of a full warp, all at the same op:
+// anything else is reported. Then op runs once over all lanes' arguments, before any lane
+// continues, so every lane sees memory and fragments as they were when the warp met.
+// False while a lane released earlier in this pass has yet to run on to its next stop.
+bool release_collective(const Block& b, std::vector<Thread>& th, const Thread& t, unsigned first, unsigned last, unsigned live) {
+    std::string name = t.w_name, by = " called by thread " + fmt3(t.tid);
+    if (last - first < 32)
+        report(b, name + by + " in a warp of only " + std::to_string(last - first) +
+                      " threads: warp-collective operations need a full warp of 32");
+    for (unsigned l = 0; l < 32; l++)
+        if (th[first + l].state == READY) return false;
+    for (unsigned l = 0; l < 32; l++) {
+        const Thread& o = th[first + l];
+        if (!(live >> l & 1))
+            report(b, name + by + ", but lane " + std::to_string(l) + " of its warp has exited: " +
+                          where(o) + "; all 32 lanes must call it");
+        if (o.state == AT_BAR)
+            report(b, name + by + " while lane " + std::to_string(l) + " waits at a block barrier: " + where(o));
+        if (o.state != AT_WARP || o.w_kind != WARP_COLLECTIVE || o.w_op != t.w_op)
+            report(b, "warp operations do not match: " + where(t) + " and " + where(o));
+    }
+    void* args[32];
+    for (unsigned l = 0; l < 32; l++) args[l] = th[first + l].w_ptr;
+    char msg[512] = "";
+    int bad = t.w_op(args, msg, sizeof msg);
+    if (bad >= 0) report(b, name + ": " + msg + " (" + where(th[first + (unsigned)bad]) + ")");
+    for (unsigned l = 0; l < 32; l++) th[first + l].state = READY;
+    return true;
+}
+
 // Releases whatever can be released after a round; false when nothing could be.
 bool release(Block& b, Worker& w) {
     std::vector<Thread>& th = w.th;
@@ -238,6 +292,10 @@ bool release(Block& b, Worker& w) {
         for (unsigned i = first; i < last; i++) {
             Thread& t = th[i];
             if (t.state != AT_WARP) continue;
+            if (t.w_kind == WARP_COLLECTIVE) {
+                if (release_collective(b, th, t, first, last, live)) released = true;
+                break;  // the whole warp takes part (now or in a later round)
+            }
             unsigned group = t.w_mask & live;
             bool ok = true;
             for (unsigned l = 0; l < 32 && ok; l++) {
@@ -271,8 +329,17 @@ bool release(Block& b, Worker& w) {
             report(b, "divergent __syncthreads: " + where(*lead) + ", but " + where(t));
     }
     if (!lead) return false;
-    if (exited && options().strict_exit)
-        report(b, "__syncthreads reached after " + std::to_string(exited) + " threads of the block exited (CUEMU_STRICT_EXIT=1): " + where(*lead));
+    // CUDA allows __syncthreads in conditional code only when the condition is the same
+    // for the whole block; a thread that returned early took the other branch. Like
+    // compute-sanitizer's synccheck, a barrier that some threads of the block wait at
+    // after others exited is an error (in practice current GPUs release it).
+    if (exited && options().strict_exit) {
+        const Thread* gone = nullptr;
+        for (unsigned i = 0; i < n && !gone; i++) if (th[i].state == DONE) gone = &th[i];
+        report(b, "__syncthreads after " + std::to_string(exited) + " threads of the block exited: " + where(*lead) +
+                      ", but " + where(*gone) + " and " + std::to_string(exited - 1) +
+                      " more will never reach it (a barrier needs all threads of the block or none; CUEMU_STRICT_EXIT=0 allows it)");
+    }
     int count = 0, all = 1, any = 0;
     for (unsigned i = 0; i < n; i++) {
         if (th[i].state != AT_BAR) continue;
@@ -295,6 +362,7 @@ void run_block(Worker& w, Block& b, unsigned long long linear) {
         t.tid = make_uint3(i % d.x, i / d.x % d.y, i / (d.x * d.y));
         t.lin = i; t.warp = i / 32; t.lane = i % 32;
         t.state = READY; t.bar_count = 0;
+        t.copies.clear(); t.commits.clear();
     }
     // Poison: a read of dynamic shared memory before any write gives NaN.
     if (b.cfg->smem) memset(b.smem, 0xff, b.cfg->smem);
@@ -344,6 +412,49 @@ uint64_t warp_op(int kind, unsigned mask, uint64_t value, int arg, int width) {
     t.w_kind = kind; t.w_mask = mask; t.w_value = value; t.w_arg = arg; t.w_width = width;
     yield(t);
     return t.w_result;
+}
+
+void warp_collective(const char* name, CollectiveOp op, void* arg) {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    t.state = AT_WARP;
+    t.w_kind = WARP_COLLECTIVE; t.w_mask = 0xffffffffu; t.w_width = 32;
+    t.w_name = name; t.w_op = op; t.w_ptr = arg;
+    yield(t);
+}
+
+void device_error(const char* what) {
+    const Thread& t = *static_cast<Thread*>(tls_thread);
+    report(*static_cast<Block*>(tls_block), "thread " + fmt3(t.tid) + ": " + what);
+}
+
+void pipeline_copy(void* dst, const void* src, size_t size, size_t zfill) {
+    if (size != 4 && size != 8 && size != 16) device_error("__pipeline_memcpy_async: size_and_align must be 4, 8 or 16");
+    if (zfill > size) device_error("__pipeline_memcpy_async: zfill is larger than size_and_align");
+    if ((uintptr_t)dst % size || (uintptr_t)src % size)
+        device_error("__pipeline_memcpy_async: source and destination must be aligned to size_and_align");
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    PendingCopy c;
+    c.dst = static_cast<unsigned char*>(dst);
+    c.size = (unsigned)size;
+    memcpy(c.data, src, size - zfill);
+    memset(c.data + (size - zfill), 0, zfill);
+    t.copies.push_back(c);
+}
+
+void pipeline_commit() {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    t.commits.push_back(t.copies.size());
+}
+
+void pipeline_wait_prior(size_t prior) {
+    Thread& t = *static_cast<Thread*>(tls_thread);
+    if (prior > 8) prior = 8;  // as CUDA's header: at most the 8 newest batches stay in flight
+    if (t.commits.size() <= prior) return;
+    size_t done = t.commits.size() - prior;  // batches that must have landed
+    size_t count = t.commits[done - 1];
+    land_copies(t, count);
+    t.commits.erase(t.commits.begin(), t.commits.begin() + (ptrdiff_t)done);
+    for (size_t& c : t.commits) c -= count;
 }
 
 unsigned active_mask() {

@@ -45,10 +45,11 @@ inline AttentionCase attention_case(int B, int T, int C, int NH, uint64_t seed, 
 }
 
 // Tolerances (relative to max(1, |ref|), see cuda_test.h): FP32 1e-5 for outputs, 1e-4 for
-// gradients (long fp32 sums); BF16: out 2 eps (one rounding of P, one of the output),
+// gradients (long fp32 sums); BF16: out 3 eps (P rounded to bf16 before its product: v1
+// and v2 store it, v3 feeds it to the tensor cores; then the output rounded once),
 // dqkv 4 eps (bf16 P and dS into the products, then one accumulation into bf16). The
 // log-sum-exp is fp32 computed from the stored inputs: 1e-5 in both builds.
-inline double att_tol_out() { return tol(2); }
+inline double att_tol_out() { return tol(3); }
 inline double att_tol_grad() { return IS_FP32 ? 1e-4 : tol(4); }
 
 // Compares what a version produced; `what` names the version. Returns the worst error

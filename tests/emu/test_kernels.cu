@@ -3,6 +3,7 @@
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 #include <cuda_bf16.h>
+#include <cuda_pipeline.h>
 #include <cuda_runtime.h>
 
 #include <cstdlib>
@@ -165,6 +166,29 @@ __global__ void smem_float4(float* out) {
     __syncthreads();
     float4 v = s4[blockDim.x - 1 - threadIdx.x];
     out[threadIdx.x] = v.x + v.y + v.z + v.w;
+}
+
+// Sum of x through a two-stage asynchronous-copy pipeline in 256-float tiles: tile t+1 is
+// in flight while tile t is summed, and the tail of the last tile is zero-filled.
+__global__ void pipelined_sum(const float* x, float* out, int n) {
+    __shared__ __align__(16) float buf[2][256];
+    int ntiles = (n + 255) / 256;
+    float s = 0.0f;
+    for (int t = -1; t < ntiles; t++) {
+        int next = t + 1;
+        if (next < ntiles) {
+            int i = next * 256 + threadIdx.x * 4;
+            int valid = n - i < 0 ? 0 : (n - i > 4 ? 4 : n - i);
+            __pipeline_memcpy_async(&buf[next % 2][threadIdx.x * 4], valid > 0 ? x + i : x, 16, (4 - valid) * sizeof(float));
+        }
+        __pipeline_commit();  // possibly empty: one batch per iteration keeps the count
+        if (t < 0) continue;
+        __pipeline_wait_prior(1);  // every batch but the newest (tile t+1) has landed
+        __syncthreads();           // ... for all threads' copies of tile t
+        for (int j = threadIdx.x; j < 256; j += blockDim.x) s += buf[t % 2][j];
+        __syncthreads();  // tile t is read before its buffer is refilled
+    }
+    atomicAdd(out, s);
 }
 
 // ---- tests
@@ -376,6 +400,21 @@ static void test_bf16() {
     cudaFree(dx); cudaFree(dback); cudaFree(dsum);
 }
 
+static void test_pipeline() {
+    for (int n : {256, 1000, 1027, 4096 + 3}) {
+        std::vector<float> x(n);
+        double ref = 0;
+        for (auto& v : x) { v = frand(); ref += v; }
+        float* dx = to_device(x);
+        float* dout = to_device(std::vector<float>(1, 0.0f));
+        pipelined_sum<<<1, 64>>>(dx, dout, n);
+        CUDA_OK(cudaGetLastError());
+        float got = to_host(dout, 1)[0];
+        CHECK(std::fabs(got - ref) < 1e-3, "pipelined sum n=%d: %f vs %f", n, got, ref);
+        cudaFree(dx); cudaFree(dout);
+    }
+}
+
 static void test_misc() {
     int* d;
     cudaMalloc(&d, 64 * sizeof(int));
@@ -421,5 +460,6 @@ int main() {
     test_warp_ops();
     test_bf16();
     test_misc();
+    test_pipeline();
     return summary();
 }

@@ -7,7 +7,7 @@ if [ ! -x "$NVCC" ]; then echo "nvcc not found at $NVCC: skipped"; echo "0 passe
 out=build/emu/nvcc
 mkdir -p $out
 pass=0; fail=0
-for t in test_kernels test_cublaslt; do
+for t in test_kernels test_cublaslt test_wmma; do
   if $NVCC -std=c++17 -O2 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
        -Werror all-warnings -Xcompiler -Wall,-Werror tests/emu/$t.cu -o $out/$t \
        -L/usr/local/cuda/lib64 -lcublasLt; then
