@@ -3,10 +3,12 @@
 #include <memory>
 
 #include "cpu/gpt2_cpu.h"
+#include "host/error.h"
 #include "train/train_loop.h"
 
 int main(int argc, char** argv) {
-    return noln::trainer_main(argc, argv, "train_gpt2_noln_cpu", [](const noln::GPT2Config& c) {
+    return noln::trainer_main(argc, argv, "train_gpt2_noln_cpu", [](const noln::GPT2Config& c, int zero) {
+        if (zero) noln::fail("-z %d: ZeRO-1 is the CUDA trainer's (train_gpt2_noln); the CPU trainer keeps -z 0", zero);
         return std::make_unique<noln::GPT2CPU>(c);
     });
 }

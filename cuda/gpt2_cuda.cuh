@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/gpu_peaks.h"
 #include "host/device_buffers.h"
 #include "host/dist.h"
 #include "host/error.h"
@@ -53,41 +54,30 @@ inline int cuda_select_device() {
     return dev;
 }
 
-// Dense (no sparsity) peak TFLOP/s per GPU from NVIDIA's data sheets: bf16 tensor cores for
-// the BF16 build; plain fp32 (CUDA cores: our GEMMs use COMPUTE_32F, no TF32) for FP32.
-struct GPUPeak {
-    const char* match;  // substring of cudaDeviceProp::name
-    double bf16, fp32;
-};
-inline const GPUPeak GPU_PEAKS[] = {
-    {"H200", 989.0, 67.0},       // H200 SXM
-    {"H100 PCIe", 756.0, 51.0},  // H100 PCIe
-    {"H100", 989.0, 67.0},       // H100 SXM (and NVL-class parts reporting "H100")
-    {"A100", 312.0, 19.5},       // A100 SXM / PCIe
-};
-
-// Returns 0 for an unknown GPU (and for the emulator, which only looks like an H100).
-inline double gpu_peak_tflops(const char* name, bool fp32) {
-    if (strstr(name, "cuemu")) return 0.0;
-    for (const GPUPeak& p : GPU_PEAKS)
-        if (strstr(name, p.match)) return fp32 ? p.fp32 : p.bf16;
-    return 0.0;
-}
-
 #if defined(ENABLE_FP32)
 constexpr bool HAS_MASTER = false;  // fp32 parameters are their own masters
+constexpr ncclDataType_t NCCL_FLOATX = ncclFloat;
 #else
 constexpr bool HAS_MASTER = true;
+constexpr ncclDataType_t NCCL_FLOATX = ncclBfloat16;
 #endif
 
 class GPT2CUDA : public Model {
 public:
-    explicit GPT2CUDA(const GPT2Config& c) : cfg_(c), ln_(c.num_layers), obs_(c.num_layers) {
+    // zero: the ZeRO stage (-z). With 1 on several ranks this rank keeps AdamW's m, v and the
+    // masters of one shard of the flat parameters, [rank*S, rank*S + S) with S = ceil(P/ranks):
+    // gradients are reduce-scattered onto it and the updated parameters all-gathered.
+    explicit GPT2CUDA(const GPT2Config& c, int zero = 0) : cfg_(c), ln_(c.num_layers), obs_(c.num_layers) {
         validate_config(c, "GPT2 CUDA model");
+        if (zero != 0 && zero != 1) fail("GPT2CUDA: ZeRO stage %d must be 0 or 1", zero);
         device_ = cuda_select_device();
         const size_t P = noln::num_parameters(c);
+        const int R = zero ? dist().world : 1;
         // the model state from the list the memory plan sums (host/device_buffers.h)
-        const std::vector<DeviceBuffer> st = state_buffers(c, HAS_MASTER, 1);
+        const std::vector<DeviceBuffer> st = state_buffers(c, HAS_MASTER, R);
+        shard_ = st[ST_M].count;
+        shard_first_ = R > 1 ? (size_t)dist().rank * shard_ : 0;
+        padded_ = st[ST_GRADS].count;
         params_ = dalloc<floatX>(st[ST_PARAMS].count, st[ST_PARAMS].what);
         grads_ = dalloc<floatX>(st[ST_GRADS].count, st[ST_GRADS].what);
         m_ = dalloc<float>(st[ST_M].count, st[ST_M].what);
@@ -98,11 +88,12 @@ public:
         aux_out_ = dalloc<float>(2, "aux loss scalars");
         gn_partials_ = dalloc<float>((size_t)NUM_PARAM_TENSORS * GN_BLOCKS, "grad norm partials");
         gn_out_ = dalloc<float>(1, "grad norm");
-        CUDA_CHECK(cudaMemset(m_, 0, P * sizeof(float)));
-        CUDA_CHECK(cudaMemset(v_, 0, P * sizeof(float)));
-        CUDA_CHECK(cudaMemset(params_, 0, P * sizeof(floatX)));
-        CUDA_CHECK(cudaMemset(grads_, 0, P * sizeof(floatX)));
-        if (master_) CUDA_CHECK(cudaMemset(master_, 0, P * sizeof(float)));
+        (void)P;
+        CUDA_CHECK(cudaMemset(m_, 0, shard_ * sizeof(float)));
+        CUDA_CHECK(cudaMemset(v_, 0, shard_ * sizeof(float)));
+        CUDA_CHECK(cudaMemset(params_, 0, padded_ * sizeof(floatX)));
+        CUDA_CHECK(cudaMemset(grads_, 0, padded_ * sizeof(floatX)));
+        if (master_) CUDA_CHECK(cudaMemset(master_, 0, shard_ * sizeof(float)));
         for (int t = 0; t < NUM_PARAM_TENSORS; t++) offs_[t] = param_offset(c, t);
         param_sizes(c, sizes_);
         set_ln_state(ln_);
@@ -126,21 +117,28 @@ public:
     const GPT2Config& config() const override { return cfg_; }
     const LNState& ln_state() const { return ln_; }
 
-    // fp32 in file order. The bf16 build hands out its fp32 masters (the optimizer's truth).
+    // fp32 in file order. The bf16 build hands out its fp32 masters (the optimizer's truth);
+    // sharded (-z 1), that gathers every rank's masters: a collective, every rank calls it.
     void get_parameters(float* out) const override {
-        if (master_) return d2h(out, master_, num_parameters());
-        d2h_x(out, params_, num_parameters());
+        if (!master_) return d2h_x(out, params_, num_parameters());
+        if (!sharded()) return d2h(out, master_, num_parameters());
+        std::vector<float> mine(shard_), all(padded_);
+        d2h(mine.data(), master_, shard_);
+        dist_allgather(mine.data(), shard_ * sizeof(float), all.data());
+        std::copy(all.begin(), all.begin() + num_parameters(), out);
     }
-    // The bf16 build keeps the fp32 values as masters and rounds the parameters to nearest.
+    // The bf16 build keeps the fp32 values as masters (its shard of them with -z 1) and
+    // rounds the parameters to nearest.
     void set_parameters(const float* in) override {
         const size_t P = num_parameters();
-        if (master_) {
+        if (master_ && !sharded()) {
             CUDA_CHECK(cudaMemcpy(master_, in, P * sizeof(float), cudaMemcpyHostToDevice));
             copy_master_to_params(params_, master_, P);
             CUDA_CHECK(cudaDeviceSynchronize());
-        } else {
-            h2d_x(params_, in, P);
+            return;
         }
+        h2d_x(params_, in, P);  // round to nearest, as copy_master_to_params
+        if (master_) upload_shard(master_, in + shard_first_);
     }
 
     // Checkpoints (host/model.h): the BF16 build stores its bf16 working parameters as a v5
@@ -157,11 +155,13 @@ public:
     void set_working_parameters(const float* in) override { h2d_x(params_, in, num_parameters()); }
     bool has_master_weights() const override { return master_ != nullptr; }
     void get_master_weights(float* out) const override {
-        if (master_) d2h(out, master_, num_parameters());
+        if (master_) d2h(out, master_, state_count());
     }
     void set_master_weights(const float* in) override {
-        if (master_) CUDA_CHECK(cudaMemcpy(master_, in, num_parameters() * sizeof(float), cudaMemcpyHostToDevice));
+        if (master_) upload_shard(master_, in);
     }
+    size_t state_first() const override { return shard_first_; }
+    size_t state_count() const override { return std::min(shard_, num_parameters() - std::min(num_parameters(), shard_first_)); }
 
     void set_ln_state(const LNState& s) override {
         const int L = cfg_.num_layers;
@@ -185,42 +185,53 @@ public:
     void get_logits(float* out) const override;
 
     void zero_grad() override {
-        CUDA_CHECK(cudaMemset(grads_, 0, num_parameters() * sizeof(floatX)));
+        CUDA_CHECK(cudaMemset(grads_, 0, padded_ * sizeof(floatX)));
     }
     void backward(float scale) override;
     void get_gradients(float* out) const override { d2h_x(out, grads_, num_parameters()); }
     void allreduce_gradients() override;
+    // The norm of the reduced gradients: with -z 1 each rank sums its shard's squares (one
+    // partial slot per tensor, as without) and the ranks' sums are added over MPI.
     float grad_norm() override {
-        for (int k = 0; k < NUM_PARAM_TENSORS; k++)
-            global_norm_squared_partial(gn_partials_, k, grads_ + offs_[k], sizes_[k]);
+        for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+            size_t lo, hi;
+            shard_part(k, lo, hi);
+            global_norm_squared_partial(gn_partials_, k, grads_ + lo, hi - lo);
+        }
         global_norm_squared_finish(gn_out_, gn_partials_, NUM_PARAM_TENSORS);
         float s = 0.0f;
         CUDA_CHECK(cudaMemcpy(&s, gn_out_, sizeof s, cudaMemcpyDeviceToHost));
+        if (sharded()) dist_allreduce_sum(&s, 1);
         return std::sqrt(s);
     }
     void adamw_step(const AdamW& h, float grad_scale, int t) override {
         if (t < 1) fail("GPT2CUDA: AdamW step t=%d must count from 1", t);
         for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-            const size_t o = offs_[k];
+            size_t lo, hi;  // the part of tensor k in this rank's shard (all of it without -z 1)
+            shard_part(k, lo, hi);
+            if (lo == hi) continue;
+            const size_t s = lo - shard_first_;  // into the shard's m, v and masters
             // a fresh stream of rounding bits per (step, tensor): reproducible, uncorrelated
             const uint32_t seed = hash_u32((uint32_t)t, 0x5EEDu + (uint32_t)k);
-            adamw_update(params_ + o, master_ ? master_ + o : nullptr, grads_ + o, m_ + o, v_ + o,
-                         sizes_[k], h.lr, h.beta1, h.beta2, h.eps, param_is_decayed(k) ? h.weight_decay : 0.0f,
-                         grad_scale, t, seed);
+            adamw_update(params_ + lo, master_ ? master_ + s : nullptr, grads_ + lo, m_ + s, v_ + s, hi - lo,
+                         h.lr, h.beta1, h.beta2, h.eps, param_is_decayed(k) ? h.weight_decay : 0.0f, grad_scale,
+                         t, seed);
         }
+        if (sharded())  // every rank's updated shard to every rank, in place
+            NCCL_CHECK(ncclAllGather(params_ + shard_first_, params_, shard_, NCCL_FLOATX, comm(), 0));
         CUDA_CHECK(cudaDeviceSynchronize());
     }
     void get_optimizer_state(float* m, float* v) const override {
-        d2h(m, m_, num_parameters());
-        d2h(v, v_, num_parameters());
+        d2h(m, m_, state_count());
+        d2h(v, v_, state_count());
     }
     void set_optimizer_state(const float* m, const float* v) override {
-        const size_t P = num_parameters();
-        CUDA_CHECK(cudaMemcpy(m_, m, P * sizeof(float), cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(v_, v, P * sizeof(float), cudaMemcpyHostToDevice));
+        upload_shard(m_, m);
+        upload_shard(v_, v);
     }
 
     int device() const { return device_; }
+    bool sharded() const { return padded_ != 0 && shard_ != num_parameters(); }
 
     // Throughput reporting (host/model.h): the GPU's name and dense peak for floatX.
     std::string device_name() const override {
@@ -228,11 +239,13 @@ public:
         CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
         return prop.name;
     }
+    // cuda/gpu_peaks.h; 0 for an unknown GPU and for the emulator.
     double peak_flops() const override {
+        const GPUPeak* p = gpu_peak(device_name().c_str());
 #if defined(ENABLE_FP32)
-        return 1e12 * gpu_peak_tflops(device_name().c_str(), true);
+        return p ? 1e12 * p->fp32 : 0.0;
 #else
-        return 1e12 * gpu_peak_tflops(device_name().c_str(), false);
+        return p ? 1e12 * p->bf16 : 0.0;
 #endif
     }
     const char* precision_name() const override { return PRECISION_NAME; }
@@ -244,6 +257,9 @@ private:
     float aux_lambda_ = 0.0f;
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
+    // ZeRO-1: this rank's shard [shard_first_, shard_first_ + shard_) of the flat parameters
+    // (shard_ = P without it); params_ and grads_ hold padded_ >= P values
+    size_t shard_ = 0, shard_first_ = 0, padded_ = 0;
     std::vector<void*> allocs_;
     ncclComm_t nccl_ = nullptr;
 
@@ -261,19 +277,19 @@ private:
     EncoderBuckets buckets_;
 
     // Activations, sized for B_*T_ (acts_n_ tokens); per-layer arrays are stacked.
-    size_t acts_n_ = 0, acts_att_ = 0;
+    size_t acts_n_ = 0;
     std::vector<void*> act_allocs_;
     int *inputs_ = nullptr, *targets_ = nullptr, *bk_tokens_ = nullptr, *bk_start_ = nullptr, *bk_pos_ = nullptr;
     floatX *encoded_ = nullptr, *ln1_ = nullptr, *ln1v_ = nullptr, *qkv_ = nullptr, *atty_ = nullptr,
-           *att_ = nullptr, *attproj_ = nullptr, *residual2_ = nullptr, *ln2_ = nullptr, *fch_ = nullptr,
+           *attproj_ = nullptr, *residual2_ = nullptr, *ln2_ = nullptr, *fch_ = nullptr,
            *fch_gelu_ = nullptr, *fcproj_ = nullptr, *residual3_ = nullptr, *lnf_ = nullptr, *logits_ = nullptr;
     float *ln1_mean_ = nullptr, *ln1_rstd_ = nullptr, *ln1v_rstd_ = nullptr, *ln2_mean_ = nullptr,
           *ln2_rstd_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr, *losses_ = nullptr,
-          *aux_sigma_ = nullptr, *obs_partial_ = nullptr;
+          *aux_sigma_ = nullptr, *obs_partial_ = nullptr, *att_lse_ = nullptr;
     // Backward scratch (activation gradients are reused layer by layer, as on the CPU).
     floatX *dres_ = nullptr, *dln_ = nullptr, *dlnv_ = nullptr, *dqkv_ = nullptr, *datty_ = nullptr,
            *dfch_ = nullptr, *dfchg_ = nullptr;
-    float *dpre_ = nullptr, *ln_scratch_ = nullptr, *bias_scratch_ = nullptr;
+    float *att_d_ = nullptr, *ln_scratch_ = nullptr, *bias_scratch_ = nullptr;
 
     // cudaMalloc that says what it was for and how much it wanted when it fails.
     template <typename T>
@@ -306,6 +322,16 @@ private:
         for (size_t i = 0; i < n; i++) t[i] = from_float<floatX>(in[i]);
         CUDA_CHECK(cudaMemcpy(d, t.data(), n * sizeof(floatX), cudaMemcpyHostToDevice));
     }
+    // [lo, hi): the part of tensor t inside this rank's shard (flat indices; empty: lo == hi)
+    void shard_part(int t, size_t& lo, size_t& hi) const {
+        lo = std::max(offs_[t], shard_first_);
+        hi = std::min(offs_[t] + sizes_[t], shard_first_ + shard_);
+        if (hi < lo) hi = lo;
+    }
+    void upload_shard(float* d, const float* h) {
+        CUDA_CHECK(cudaMemcpy(d, h, state_count() * sizeof(float), cudaMemcpyHostToDevice));
+    }
+    ncclComm_t comm();
     floatX* param(int t) const { return params_ + offs_[t]; }
     floatX* grad(int t) const { return grads_ + offs_[t]; }
     const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
@@ -325,8 +351,8 @@ static_assert(LN_FWD_THREADS / 32 == SCRATCH_LN_ROWS_PER_BLOCK && LN_BWD_ROWS ==
               "host/device_buffers.h's scratch constants must follow the kernels'");
 
 inline void GPT2CUDA::ensure_acts(int B, int T) {
-    const size_t N = (size_t)B * T, att = (size_t)B * cfg_.num_heads * T * T;
-    if (N <= acts_n_ && att <= acts_att_) return;
+    const size_t N = (size_t)B * T;
+    if (N <= acts_n_) return;
     for (void* p : act_allocs_) {
         CUDA_CHECK(cudaFree(p));
         allocs_.erase(std::find(allocs_.begin(), allocs_.end(), p));
@@ -342,19 +368,18 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     bk_tokens_ = (int*)p[ACT_BK_TOKENS];
     bk_start_ = (int*)p[ACT_BK_START];
     bk_pos_ = (int*)p[ACT_BK_POS];
-    floatX** xs[] = {&encoded_, &ln1_, &ln1v_, &qkv_, &atty_, &att_, &attproj_, &residual2_, &ln2_,
+    floatX** xs[] = {&encoded_, &ln1_, &ln1v_, &qkv_, &atty_, &attproj_, &residual2_, &ln2_,
                      &fch_, &fch_gelu_, &fcproj_, &residual3_, &lnf_, &logits_};
     for (int i = 0; i < (int)(sizeof xs / sizeof *xs); i++) *xs[i] = (floatX*)p[ACT_ENCODED + i];
-    float** fs[] = {&ln1_mean_, &ln1_rstd_, &ln1v_rstd_, &ln2_mean_, &ln2_rstd_, &lnf_mean_, &lnf_rstd_,
+    float** fs[] = {&att_lse_, &ln1_mean_, &ln1_rstd_, &ln1v_rstd_, &ln2_mean_, &ln2_rstd_, &lnf_mean_, &lnf_rstd_,
                     &losses_, &aux_sigma_, &obs_partial_};
-    for (int i = 0; i < (int)(sizeof fs / sizeof *fs); i++) *fs[i] = (float*)p[ACT_LN1_MEAN + i];
+    for (int i = 0; i < (int)(sizeof fs / sizeof *fs); i++) *fs[i] = (float*)p[ACT_ATT_LSE + i];
     floatX** ds[] = {&dres_, &dln_, &dlnv_, &dqkv_, &datty_, &dfch_, &dfchg_};
     for (int i = 0; i < (int)(sizeof ds / sizeof *ds); i++) *ds[i] = (floatX*)p[ACT_DRES + i];
-    dpre_ = (float*)p[ACT_DPRE];
+    att_d_ = (float*)p[ACT_ATT_D];
     ln_scratch_ = (float*)p[ACT_LN_SCRATCH];
     bias_scratch_ = (float*)p[ACT_BIAS_SCRATCH];
     acts_n_ = N;
-    acts_att_ = att;
 }
 
 inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int T) {
@@ -409,7 +434,7 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         } else {
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 3 * C);
         }
-        attention_forward(l_atty, att_ + l * (size_t)B * NH * T * T, l_qkv, B, T, C, NH);
+        attention_forward(l_atty, att_lse_ + l * (size_t)N * NH, l_qkv, B, T, C, NH);
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
@@ -500,8 +525,8 @@ inline void GPT2CUDA::backward(float scale) {
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
                         atty_ + l * NC, param(P_ATTPROJW) + (size_t)l * C * C, bias_scratch_, N, C, C);
         zero(dqkv_, NC * 3);
-        attention_backward(dqkv_, dpre_, datty_, qkv_ + l * NC * 3, att_ + l * (size_t)B * NH * T * T, B, T, C,
-                           NH);
+        attention_backward(dqkv_, att_d_, datty_, qkv_ + l * NC * 3, atty_ + l * NC, att_lse_ + l * (size_t)N * NH,
+                           B, T, C, NH);
         zero(dln_, NC);
         if (ln_.ln1_split(l)) {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C);
@@ -575,21 +600,25 @@ inline void GPT2CUDA::ln_site_grad(SiteKind s, int l, const floatX* dout1, const
     ln_path_backward(g);
 }
 
-inline void GPT2CUDA::allreduce_gradients() {
-    const Dist& d = dist();
-    if (d.world <= 1) return;
+inline ncclComm_t GPT2CUDA::comm() {
     if (!nccl_) {
+        const Dist& d = dist();
         ncclUniqueId id;
         if (d.rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
         dist_broadcast(&id, sizeof id, 0);
         NCCL_CHECK(ncclCommInitRank(&nccl_, d.world, id, d.rank));
     }
-#if defined(ENABLE_FP32)
-    const ncclDataType_t type = ncclFloat;
-#else
-    const ncclDataType_t type = ncclBfloat16;
-#endif
-    NCCL_CHECK(ncclAllReduce(grads_, grads_, num_parameters(), type, ncclSum, nccl_, 0));
+    return nccl_;
+}
+
+// Sums the gradients over ranks: all of them (-z 0), or with -z 1 each rank's shard only,
+// reduce-scattered in place onto grads_[shard_first_, +shard_).
+inline void GPT2CUDA::allreduce_gradients() {
+    if (dist().world <= 1) return;
+    if (sharded())
+        NCCL_CHECK(ncclReduceScatter(grads_, grads_ + shard_first_, shard_, NCCL_FLOATX, ncclSum, comm(), 0));
+    else
+        NCCL_CHECK(ncclAllReduce(grads_, grads_, num_parameters(), NCCL_FLOATX, ncclSum, comm(), 0));
     CUDA_CHECK(cudaDeviceSynchronize());
 }
 

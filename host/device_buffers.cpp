@@ -13,7 +13,7 @@ std::vector<DeviceBuffer> state_buffers(const GPT2Config& c, bool master, int sh
     const int R = shard_ranks < 1 ? 1 : shard_ranks;
     const size_t S = R == 1 ? P : shard_size(P, R);
     std::vector<DeviceBuffer> b(NUM_STATE_BUFS);
-    b[ST_PARAMS] = {"parameters", BUF_X, P};
+    b[ST_PARAMS] = {"parameters", BUF_X, R == 1 ? P : S * R};  // all-gathered from the shards
     b[ST_GRADS] = {"gradients", BUF_X, R == 1 ? P : S * R};
     b[ST_M] = {"AdamW first moments", BUF_F32, S};
     b[ST_V] = {"AdamW second moments", BUF_F32, S};
@@ -26,7 +26,6 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     if (o.recompute < 0 || o.recompute > 2) fail("-r: recompute %d must be 0, 1 or 2", o.recompute);
     const size_t N = (size_t)B * T, C = c.channels, L = c.num_layers, NH = c.num_heads,
                  Vp = c.padded_vocab_size, NC = N * C;
-    const size_t att = (size_t)B * NH * T * T;
     // layers whose GELU output / LN outputs are kept: all of them, or one reused buffer
     const size_t Lg = o.recompute >= 1 ? 1 : L, Lln = o.recompute >= 2 ? 1 : L;
     std::vector<DeviceBuffer> b(NUM_ACT_BUFS);
@@ -40,7 +39,6 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_LN1V] = {"activations (ln1v)", BUF_X, o.ln1v ? Lln * NC : 0};
     b[ACT_QKV] = {"activations (qkv)", BUF_X, L * 3 * NC};
     b[ACT_ATTY] = {"activations (atty)", BUF_X, L * NC};
-    b[ACT_ATT] = {"activations (attention matrix)", BUF_X, L * att};
     b[ACT_ATTPROJ] = {"activations (attproj)", BUF_X, NC};
     b[ACT_RESIDUAL2] = {"activations (residual2)", BUF_X, L * NC};
     b[ACT_LN2] = {"activations (ln2)", BUF_X, Lln * NC};
@@ -50,6 +48,7 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_RESIDUAL3] = {"activations (residual3)", BUF_X, L * NC};
     b[ACT_LNF] = {"activations (lnf)", BUF_X, NC};
     b[ACT_LOGITS] = {"logits", BUF_X, N * Vp};
+    b[ACT_ATT_LSE] = {"activations (attention log-sum-exp)", BUF_F32, L * N * NH};  // flash style: no T^2
     b[ACT_LN1_MEAN] = {"LN statistics", BUF_F32, L * N};
     b[ACT_LN1_RSTD] = {"LN statistics", BUF_F32, L * N};
     b[ACT_LN1V_RSTD] = {"LN statistics", BUF_F32, L * N};
@@ -67,7 +66,7 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_DATTY] = {"backward scratch (datty)", BUF_X, NC};
     b[ACT_DFCH] = {"backward scratch (dfch)", BUF_X, 4 * NC};
     b[ACT_DFCHG] = {"backward scratch (dfchg)", BUF_X, 4 * NC};
-    b[ACT_DPRE] = {"backward scratch (attention)", BUF_F32, att};
+    b[ACT_ATT_D] = {"backward scratch (attention D)", BUF_F32, N * NH};
     b[ACT_LN_SCRATCH] = {"backward scratch (LN)", BUF_F32, 2 * cdiv(N, SCRATCH_LN_BWD_ROWS) * C};
     b[ACT_BIAS_SCRATCH] = {"backward scratch (bias)", BUF_F32, cdiv(N, SCRATCH_BIAS_BWD_ROWS) * 4 * C};
     return b;

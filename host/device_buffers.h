@@ -28,7 +28,8 @@ constexpr int SCRATCH_BIAS_BWD_ROWS = 256;
 
 // The model state: parameters, gradients, AdamW m and v, and the BF16 build's fp32 masters.
 // With ZeRO-1 over `shard_ranks` ranks each rank keeps ceil(P/ranks) of m, v and master, and
-// the gradient buffer is padded to ranks * that so a reduce-scatter hands out equal shards.
+// the parameter and gradient buffers are padded to ranks * that so a reduce-scatter and an
+// all-gather move equal shards.
 enum StateBuf { ST_PARAMS, ST_GRADS, ST_M, ST_V, ST_MASTER, NUM_STATE_BUFS };
 std::vector<DeviceBuffer> state_buffers(const GPT2Config& c, bool master, int shard_ranks);
 size_t shard_size(size_t P, int ranks);  // ceil(P / ranks)
@@ -39,12 +40,12 @@ size_t shard_size(size_t P, int ranks);  // ceil(P / ranks)
 // ln_1 needs its V path's output (false: a zero-sized entry).
 enum ActBuf {
     ACT_INPUTS, ACT_TARGETS, ACT_BK_TOKENS, ACT_BK_START, ACT_BK_POS,
-    ACT_ENCODED, ACT_LN1, ACT_LN1V, ACT_QKV, ACT_ATTY, ACT_ATT, ACT_ATTPROJ, ACT_RESIDUAL2, ACT_LN2,
+    ACT_ENCODED, ACT_LN1, ACT_LN1V, ACT_QKV, ACT_ATTY, ACT_ATTPROJ, ACT_RESIDUAL2, ACT_LN2,
     ACT_FCH, ACT_FCH_GELU, ACT_FCPROJ, ACT_RESIDUAL3, ACT_LNF, ACT_LOGITS,
-    ACT_LN1_MEAN, ACT_LN1_RSTD, ACT_LN1V_RSTD, ACT_LN2_MEAN, ACT_LN2_RSTD, ACT_LNF_MEAN, ACT_LNF_RSTD,
+    ACT_ATT_LSE, ACT_LN1_MEAN, ACT_LN1_RSTD, ACT_LN1V_RSTD, ACT_LN2_MEAN, ACT_LN2_RSTD, ACT_LNF_MEAN, ACT_LNF_RSTD,
     ACT_LOSSES, ACT_AUX_SIGMA, ACT_OBS_PARTIAL,
     ACT_DRES, ACT_DLN, ACT_DLNV, ACT_DQKV, ACT_DATTY, ACT_DFCH, ACT_DFCHG,
-    ACT_DPRE, ACT_LN_SCRATCH, ACT_BIAS_SCRATCH,
+    ACT_ATT_D, ACT_LN_SCRATCH, ACT_BIAS_SCRATCH,
     NUM_ACT_BUFS
 };
 struct ActOptions {

@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "host/error.h"
 
@@ -65,6 +66,15 @@ void dist_allreduce_max(double* buf, size_t n) {
     chunked(n, [&](size_t off, int cnt) {
         MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     });
+}
+
+void dist_allgather(const void* mine, size_t bytes, void* all) {
+    if (!g_mpi || g_dist.world == 1) {
+        std::memcpy(all, mine, bytes);
+        return;
+    }
+    if (bytes > (size_t)INT_MAX) fail("dist_allgather: %zu bytes per rank is more than MPI's int count", bytes);
+    MPI_Allgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, MPI_COMM_WORLD);
 }
 
 void dist_broadcast(void* buf, size_t bytes, int root) {

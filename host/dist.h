@@ -19,6 +19,8 @@ const Dist& dist();  // the state after dist_init (rank 0 of 1 before it)
 void dist_allreduce_sum(float* buf, size_t n);   // in place, over all ranks
 void dist_allreduce_sum(double* buf, size_t n);
 void dist_allreduce_max(double* buf, size_t n);
+// Every rank's `bytes` from mine into all (world * bytes), in rank order.
+void dist_allgather(const void* mine, size_t bytes, void* all);
 void dist_broadcast(void* buf, size_t bytes, int root = 0);
 void dist_barrier();
 

@@ -63,7 +63,11 @@ public:
     // grad_scale first (the clipping factor, 1 when not clipping). Weight decay only on the
     // 2-D tensors (param_is_decayed).
     virtual void adamw_step(const AdamW& h, float grad_scale, int t) = 0;
-    // Optimizer moments, num_parameters() floats each.
+    // ZeRO-1 (-z 1): this rank keeps the optimizer state (m, v and the masters) of the
+    // parameters [state_first(), state_first() + state_count()) only. The defaults: all of them.
+    virtual size_t state_first() const { return 0; }
+    virtual size_t state_count() const { return num_parameters(); }
+    // Optimizer moments of this rank's range, state_count() floats each.
     virtual void get_optimizer_state(float* m, float* v) const = 0;
     virtual void set_optimizer_state(const float* m, const float* v) = 0;
 
@@ -77,6 +81,7 @@ public:
     virtual int model_file_version() const { return 3; }
     virtual void get_working_parameters(float* out) const { get_parameters(out); }
     virtual void set_working_parameters(const float* in) { set_parameters(in); }
+    // The masters of this rank's range (state_count() floats).
     virtual bool has_master_weights() const { return false; }
     virtual void get_master_weights(float* out) const { (void)out; }
     virtual void set_master_weights(const float* in) { (void)in; }

@@ -63,11 +63,12 @@ static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNStat
     st.settings = settings;
     st.ln = ln;
     st.ema = ema;
-    st.m.resize(n);
-    st.v.resize(n);
+    // this rank's range of the optimizer state: all of it, or its shard with -z 1
+    st.m.resize(m.state_count());
+    st.v.resize(m.state_count());
     m.get_optimizer_state(st.m.data(), st.v.data());
     if (m.has_master_weights()) {
-        st.master.resize(n);
+        st.master.resize(m.state_count());
         m.get_master_weights(st.master.data());
     }
     st.loader = train.save_state();
@@ -83,7 +84,9 @@ static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln,
     const std::string spath = state_ckpt_path(a.out_dir, step, d.rank);
     TrainState st = read_train_state(spath);
     if (st.world != d.world || st.rank != d.rank)
-        fail("%s: cannot resume, the checkpoint was written by rank %d of %d, this is rank %d of %d",
+        fail("%s: cannot resume, the checkpoint was written by rank %d of %d, this is rank %d of %d; "
+             "resume with the same number of ranks (each rank's state file holds its own data position, "
+             "and with -z 1 its own shard of the optimizer state)",
              spath.c_str(), st.rank, st.world, d.rank, d.world);
     check_settings_match(st.settings, settings, spath);
     const std::string mpath = model_ckpt_path(a.out_dir, step);
@@ -93,9 +96,9 @@ static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln,
         fc.vocab_size != c.vocab_size || fc.padded_vocab_size != c.padded_vocab_size ||
         fc.max_seq_len != c.max_seq_len)
         fail("%s: cannot resume, the checkpoint's model shape differs from -e's", mpath.c_str());
-    if (st.m.size() != m.num_parameters() || st.ln.num_layers() != c.num_layers)
-        fail("%s: cannot resume, the optimizer state has %zu values, the model %zu parameters",
-             spath.c_str(), st.m.size(), m.num_parameters());
+    if (st.m.size() != m.state_count() || st.ln.num_layers() != c.num_layers)
+        fail("%s: cannot resume, the optimizer state has %zu values, this rank keeps %zu of the model's %zu "
+             "parameters' (-z must match too)", spath.c_str(), st.m.size(), m.state_count(), m.num_parameters());
     // A bf16 backend resumes its working parameters from the v5 file and its masters from
     // the state; the two precisions' checkpoints are not interchangeable.
     const char* prec[2] = {"FP32 (v3 model file, no masters)", "BF16 (v5 model file and masters)"};
@@ -382,12 +385,10 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         PlanInput pin;
         const Plan plan = plan_run(a, init.config, dev, pin);
         if (!plan.fits) fail("memory plan: %s", plan.problem.c_str());
-        if (a.zero || a.recompute)
-            fail("%s: planned (--plan 1) but not built into the trainer yet; run with -z 0 -r 0",
-                 a.zero ? "-z 1 (ZeRO-1)" : "-r (recompute)");
+        if (a.recompute) fail("-r %d: planned (--plan 1) but not built into the trainer yet; run with -r 0", a.recompute);
         a.B = plan.B;
         a.total_batch = plan.total_batch;
-        std::unique_ptr<Model> owned = make_model(init.config);
+        std::unique_ptr<Model> owned = make_model(init.config, a.zero);
         Model& m = *owned;
         m.set_parameters(init.params.data());
         const LNState* initial = init.has_ln_state ? &init.ln : nullptr;
