@@ -8,7 +8,9 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
@@ -49,7 +51,9 @@ inline int cuda_select_device() {
     const cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) fail("no usable CUDA GPU: cudaGetDeviceCount failed: %s", cudaGetErrorString(e));
     if (n <= 0) fail("no CUDA GPU found (cudaGetDeviceCount returned 0)");
-    const int dev = dist().rank % n;
+    // the node-local rank (host/dist.h), so ranks spread over nodes each take their node's
+    // GPUs; CUDA_VISIBLE_DEVICES has already narrowed what n counts (one GPU per rank: 0)
+    const int dev = dist().local_rank % n;
     CUDA_CHECK(cudaSetDevice(dev));
     return dev;
 }
@@ -110,6 +114,7 @@ public:
     GPT2CUDA& operator=(const GPT2CUDA&) = delete;
     ~GPT2CUDA() override {
         // no throwing from a destructor: errors here are ignored on purpose
+        dist_remove_abort_hook(this);
         for (void* p : allocs_) cudaFree(p);
         if (nccl_) ncclCommDestroy(nccl_);
     }
@@ -217,8 +222,10 @@ public:
                          h.lr, h.beta1, h.beta2, h.eps, param_is_decayed(k) ? h.weight_decay : 0.0f, grad_scale,
                          t, seed);
         }
-        if (sharded())  // every rank's updated shard to every rank, in place
+        if (sharded()) {  // every rank's updated shard to every rank, in place
             NCCL_CHECK(ncclAllGather(params_ + shard_first_, params_, shard_, NCCL_FLOATX, comm(), 0));
+            wait_collective("parameter all-gather");
+        }
         CUDA_CHECK(cudaDeviceSynchronize());
     }
     void get_optimizer_state(float* m, float* v) const override {
@@ -332,6 +339,7 @@ private:
         CUDA_CHECK(cudaMemcpy(d, h, state_count() * sizeof(float), cudaMemcpyHostToDevice));
     }
     ncclComm_t comm();
+    void wait_collective(const char* what);
     floatX* param(int t) const { return params_ + offs_[t]; }
     floatX* grad(int t) const { return grads_ + offs_[t]; }
     const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
@@ -607,8 +615,29 @@ inline ncclComm_t GPT2CUDA::comm() {
         if (d.rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
         dist_broadcast(&id, sizeof id, 0);
         NCCL_CHECK(ncclCommInitRank(&nccl_, d.world, id, d.rank));
+        // a failing rank aborts the communicator before MPI_Abort (host/dist.h)
+        dist_on_abort([](void* self) {
+            GPT2CUDA* m = (GPT2CUDA*)self;
+            if (m->nccl_) ncclCommAbort(m->nccl_);
+            m->nccl_ = nullptr;
+        }, this);
     }
     return nccl_;
+}
+
+// Waits for the collectives queued on the default stream, polling NCCL's asynchronous error
+// state rather than blocking in a synchronize that a dead peer would never end.
+inline void GPT2CUDA::wait_collective(const char* what) {
+    for (;;) {
+        const cudaError_t e = cudaStreamQuery(0);
+        if (e == cudaSuccess) return;
+        if (e != cudaErrorNotReady) CUDA_CHECK(e);
+        ncclResult_t async = ncclSuccess;
+        NCCL_CHECK(ncclCommGetAsyncError(nccl_, &async));
+        if (async != ncclSuccess)
+            fail("NCCL %s failed on this rank: %s", what, ncclGetErrorString(async));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
 }
 
 // Sums the gradients over ranks: all of them (-z 0), or with -z 1 each rank's shard only,
@@ -619,7 +648,7 @@ inline void GPT2CUDA::allreduce_gradients() {
         NCCL_CHECK(ncclReduceScatter(grads_, grads_ + shard_first_, shard_, NCCL_FLOATX, ncclSum, comm(), 0));
     else
         NCCL_CHECK(ncclAllReduce(grads_, grads_, num_parameters(), NCCL_FLOATX, ncclSum, comm(), 0));
-    CUDA_CHECK(cudaDeviceSynchronize());
+    wait_collective("gradient reduction");
 }
 
 }  // namespace noln

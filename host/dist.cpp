@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
+#include <vector>
 
 #include "host/error.h"
 
@@ -34,6 +36,12 @@ const Dist& dist_init(int* argc, char*** argv) {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &g_dist.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_dist.world);
+    // the ranks sharing this node, in world-rank order: the GPU is chosen by this index
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_dist.rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &g_dist.local_rank);
+    MPI_Comm_size(node, &g_dist.local_size);
+    MPI_Comm_free(&node);
     g_mpi = true;
     return g_dist;
 }
@@ -86,6 +94,33 @@ void dist_broadcast(void* buf, size_t bytes, int root) {
 
 void dist_barrier() {
     if (g_mpi && g_dist.world > 1) MPI_Barrier(MPI_COMM_WORLD);
+}
+
+namespace {
+struct AbortHook {
+    void (*fn)(void*);
+    void* arg;
+};
+std::vector<AbortHook>& abort_hooks() {
+    static std::vector<AbortHook> h;
+    return h;
+}
+}  // namespace
+
+void dist_on_abort(void (*hook)(void*), void* arg) { abort_hooks().push_back({hook, arg}); }
+void dist_remove_abort_hook(void* arg) {
+    auto& h = abort_hooks();
+    for (size_t i = h.size(); i-- > 0;)
+        if (h[i].arg == arg) h.erase(h.begin() + i);
+}
+
+void dist_abort(int code) {
+    auto hooks = abort_hooks();  // a hook may remove itself
+    for (const AbortHook& h : hooks) h.fn(h.arg);
+    fflush(stdout);
+    fflush(stderr);
+    if (g_mpi && g_dist.world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
 }
 
 }  // namespace noln

@@ -118,6 +118,8 @@ static const std::vector<Flag>& flags() {
         integer("-v", "STEPS", "validate every STEPS steps and at the end (default 20; 0 = never)", &TrainArgs::val_every, 0, BIG),
         integer("-m", "N", "validation batches per validation (default 20; 0 = all)", &TrainArgs::val_batches, 0, BIG),
         integer("-n", "STEPS", "checkpoint every STEPS steps (default 0 = never)", &TrainArgs::ckpt_every, 0, BIG),
+        integer("-nk", "N", "keep only the newest N checkpoints in -o, deleting older ones (default 0 = keep all)", &TrainArgs::keep_ckpts, 0, BIG),
+        integer("-nm", "M", "with -nk: checkpoints at multiples of M steps are major, never deleted (default 0 = none)", &TrainArgs::major_ckpts, 0, BIG),
         boolean("-y", "resume from the newest complete checkpoint in -o (default 0)", &TrainArgs::resume),
         boolean("-h", "HellaSwag eval at every validation (needs --hellaswag; default 0)", &TrainArgs::hellaswag),
         text("--hellaswag", "FILE", "HellaSwag eval file (llm.c format)", &TrainArgs::hellaswag_file),

@@ -42,6 +42,8 @@ struct TrainArgs {
     int val_every = 20;          // -v (0 = never)
     int val_batches = 20;        // -m
     int ckpt_every = 0;          // -n (0 = never)
+    int keep_ckpts = 0;          // -nk: keep the newest N checkpoints (0 = all)
+    int major_ckpts = 0;         // -nm: every M-th step's checkpoint is never deleted (0 = none)
     int resume = 0;              // -y
     int hellaswag = 0;           // -h
     std::string hellaswag_file;  // --hellaswag

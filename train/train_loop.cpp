@@ -73,8 +73,26 @@ static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNStat
     }
     st.loader = train.save_state();
     write_train_state(state_ckpt_path(a.out_dir, step, d.rank), st);
-    dist_barrier();
+    dist_barrier();  // every rank's files are complete (a rank that failed aborted the job)
     if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
+    if (a.keep_ckpts > 0) {
+        // rank 0 sees every DONE marker (-o may be node-local for the others): it decides and
+        // unmarks, then every rank deletes its own files of those steps
+        std::vector<int> old;
+        if (d.rank == 0) {
+            old = checkpoints_to_delete(checkpoint_steps(a.out_dir), a.keep_ckpts, a.major_ckpts);
+            for (int s : old) std::remove(done_ckpt_path(a.out_dir, s).c_str());
+        }
+        int count = (int)old.size();
+        dist_broadcast(&count, sizeof count, 0);
+        old.resize(count);
+        if (count) dist_broadcast(old.data(), count * sizeof(int), 0);
+        dist_barrier();
+        for (int s : old) {
+            std::remove(state_ckpt_path(a.out_dir, s, d.rank).c_str());
+            if (d.rank == 0) std::remove(model_ckpt_path(a.out_dir, s).c_str());
+        }
+    }
 }
 
 // Loads checkpoint `step` into the model, LN state, EMA and loader.
@@ -435,6 +453,8 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         run_training(m, a, src, hooks, initial);
     } catch (const Error& e) {
         fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        // the other ranks may be waiting for this one in a collective: end them all
+        if (d.world > 1) dist_abort(1);
         return 1;
     }
     return 0;

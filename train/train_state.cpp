@@ -1,5 +1,7 @@
 #include "train/train_state.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -135,15 +137,30 @@ TrainState read_train_state(const std::string& path) {
     return s;
 }
 
-int newest_checkpoint(const std::string& dir) {
-    int best = 0;
+std::vector<int> checkpoint_steps(const std::string& dir) {
+    std::vector<int> steps;
     for (const std::string& f : glob_files(dir + "/DONE_*")) {
         const char* base = f.c_str() + f.rfind('/') + 1;
         int step = 0;
         char extra;
-        if (sscanf(base, "DONE_%d%c", &step, &extra) == 1 && step > best) best = step;
+        if (sscanf(base, "DONE_%d%c", &step, &extra) == 1 && step > 0) steps.push_back(step);
     }
-    return best;
+    std::sort(steps.begin(), steps.end());
+    return steps;
+}
+
+int newest_checkpoint(const std::string& dir) {
+    const std::vector<int> steps = checkpoint_steps(dir);
+    return steps.empty() ? 0 : steps.back();
+}
+
+std::vector<int> checkpoints_to_delete(const std::vector<int>& steps, int keep, int major) {
+    std::vector<int> sorted = steps, out;
+    if (keep <= 0) return out;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i + (size_t)keep < sorted.size(); i++)  // all but the newest `keep`
+        if (!(major > 0 && sorted[i] % major == 0)) out.push_back(sorted[i]);
+    return out;
 }
 
 static std::map<std::string, std::string> parse_settings(const std::string& text) {

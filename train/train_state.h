@@ -6,6 +6,8 @@
 //                         sigmas and the EMA), data-loader state, and the settings a
 //                         resume must match
 //   DONE_%08d             rank 0, last, after a barrier: the checkpoint is complete
+// With -nk N only the newest N checkpoints are kept (and every -nm M-th step's): DONE goes
+// first, then the files.
 // Each file is written to a temporary name and renamed, so a crash never leaves a
 // half-written file under a real name, and -y 1 only trusts steps with a DONE marker.
 #pragma once
@@ -41,6 +43,12 @@ TrainState read_train_state(const std::string& path);
 
 // The newest step with a DONE marker in dir, 0 when there is none.
 int newest_checkpoint(const std::string& dir);
+// Every step with a DONE marker in dir, ascending.
+std::vector<int> checkpoint_steps(const std::string& dir);
+// Retention (-nk keep, -nm major; llm.c's meanings): of the complete checkpoints `steps`,
+// those older than the newest `keep` are deleted unless major (step a multiple of `major`,
+// never deleted). keep <= 0: none.
+std::vector<int> checkpoints_to_delete(const std::vector<int>& steps, int keep, int major);
 
 // Compares two settings texts; throws naming `path` and every key that differs.
 void check_settings_match(const std::string& saved, const std::string& now, const std::string& path);

@@ -95,6 +95,18 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm) {
     delete comm;
     return ncclSuccess;
 }
+// Abort frees the communicator without waiting for the other ranks (MPI_Comm_free would be a
+// collective): the duplicate is left to MPI_Abort / MPI_Finalize. Like NCCL, NULL is a no-op.
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+    delete comm;
+    return ncclSuccess;
+}
+// Collectives here finish before they return, so no error is ever pending.
+ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
+    if (!comm || !asyncError) return fail("ncclCommGetAsyncError: NULL argument");
+    *asyncError = ncclSuccess;
+    return ncclSuccess;
+}
 ncclResult_t ncclCommCount(const ncclComm_t comm, int* count) { *count = comm->nranks; return ncclSuccess; }
 ncclResult_t ncclCommUserRank(const ncclComm_t comm, int* rank) { *rank = comm->rank; return ncclSuccess; }
 ncclResult_t ncclGroupStart() { return ncclSuccess; }

@@ -94,7 +94,17 @@ int main(int argc, char** argv) {
     cudaMemcpy(hi, di, sizeof hi, cudaMemcpyDeviceToHost);
     CHECK(hi[0] == root && hi[1] == root * 10 && hi[2] == root * 100, "rank %d: broadcast got %d %d %d", rank, hi[0], hi[1], hi[2]);
 
+    // the async error state: none pending; a NULL communicator or result is refused
+    ncclResult_t async = ncclInternalError;
+    CHECK(ncclCommGetAsyncError(comm, &async) == ncclSuccess && async == ncclSuccess, "async error state");
+    CHECK(ncclCommGetAsyncError(nullptr, &async) == ncclInvalidArgument, "async error of NULL refused");
+    CHECK(ncclCommGetAsyncError(comm, nullptr) == ncclInvalidArgument, "async error into NULL refused");
     ncclCommDestroy(comm);
+    // abort (what a failing rank does before MPI_Abort): frees a communicator; NULL is a no-op
+    ncclComm_t c2;
+    CHECK(ncclCommInitRank(&c2, n, id, rank) == ncclSuccess, "second communicator");
+    CHECK(ncclCommAbort(c2) == ncclSuccess, "abort");
+    CHECK(ncclCommAbort(nullptr) == ncclSuccess, "abort of NULL");
     int failed = g_failed, total_failed = 0;
     MPI_Allreduce(&failed, &total_failed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     MPI_Finalize();

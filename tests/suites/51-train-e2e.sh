@@ -64,13 +64,19 @@ if $BIN "${COMMON[@]}" -b 4 -x 2 -v 2 -h 1 --hellaswag "$W/hellaswag.bin" -o "$W
    && [ "$(grep -c '^s:[02] hsa:' "$W/hs/main.log")" = 2 ] && grep -q 'HellaSwag acc_norm [0-9]*/8' "$W/hs.out"; then
   ok "-h 1 logs hsa at steps 0 and 2"; else bad "-h 1"; tail -3 "$W/hs.out"; fi
 
-# 7. -d not a multiple of B*T*ranks: the nearest that is (96 = 1 x 3 x 32), said in one line
+# 7. retention: -n 1 -nk 2 -nm 3 over 6 steps keeps 5 and 6 (the newest two) and 3 (major)
+if $BIN "${COMMON[@]}" -b 4 -x 6 -v 0 -n 1 -nk 2 -nm 3 -o "$W/keep" > "$W/keep.out" 2>&1 \
+   && [ "$(cd "$W/keep" && ls DONE_* model_*.bin state_*.bin | tr '\n' ' ')" = "DONE_00000003 DONE_00000005 DONE_00000006 model_00000003.bin model_00000005.bin model_00000006.bin state_00000003_00000.bin state_00000005_00000.bin state_00000006_00000.bin " ]; then
+  ok "-nk 2 -nm 3: checkpoints 3, 5 and 6 kept, 1, 2 and 4 deleted"
+else bad "-nk/-nm retention"; ls "$W/keep"; tail -3 "$W/keep.out"; fi
+
+# 8. -d not a multiple of B*T*ranks: the nearest that is (96 = 1 x 3 x 32), said in one line
 if $BIN -e d2 --width 32 --heads 2 -i "$W/train_*.bin" -x 1 -v 0 -b 3 -t 32 -d 100 --vocab 64 --max-seq 32 \
      > "$W/nearest.out" 2>&1 \
    && [ "$(grep -c 'using the nearest global batch, 96 tokens (1 micro-steps' "$W/nearest.out")" = 1 ] \
    && grep -q '96 tokens/step' "$W/nearest.out"; then ok "-d 100 with -b 3 -t 32: the nearest global batch, 96"
 else bad "-d 100 nearest global batch"; tail -3 "$W/nearest.out"; fi
-# bad input exits 1 with the flag named
+# 9. bad input exits 1 with the flag named
 expect_error "-z 2: exit 1, flag named" '-z: 2 is out of range' \
   $BIN -e d2 -i "$W/train_*.bin" -x 5 -z 2
 

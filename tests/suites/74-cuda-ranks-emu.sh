@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# ZeRO-1 (-z 1) in the CUDA trainer, emulated, real MPI: on the tiny config of suite 72 (d2,
+# Several ranks of the CUDA trainer, emulated, real MPI. ZeRO-1 (-z 1): on the tiny config of suite 72 (d2,
 # C=32, V=64, T=16, 128 tokens per step, aux loss, a removal schedule that splits QKV at
 # steps 4-5), FP32 runs on 2 and 4 ranks with -z 1 and -z 0 log the losses of the 1-rank run
 # (every train and val loss, 10 steps, within 1e-5 relative: the ranks' sums and the
 # sharded gradient norm add in another order). BF16 -z 1 on 2 ranks stopped after step 5 and
 # resumed writes main.log, the step-10 model and both ranks' state files byte for byte as
 # the uninterrupted run; each state file holds only its rank's shard; a resume on another
-# number of ranks is refused, saying so.
+# number of ranks is refused, saying so. Faults: rank 1 alone fails (its cudaMalloc, under
+# an address-space limit) while rank 0 goes on to the first collective: rank 1 prints its
+# message and aborts the job, so both end (within 30 s, under `timeout 60`) with exit 1.
 # needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16
 set -uo pipefail
 . tests/lib.sh
 export OMP_NUM_THREADS=1
-W=build/tests/cuda-zero
+W=build/tests/cuda-ranks
 rm -rf "$W"; mkdir -p "$W"
 EMU=build/cuda/train_gpt2_noln_emu_fp32 EMUB=build/cuda/train_gpt2_noln_emu_bf16
-command -v mpirun > /dev/null || { skipped "ZeRO-1: mpirun not found"; report cuda-zero; exit 0; }
-"$PY" tests/train/make_shards.py "$W" 64 > /dev/null || { bad "make_shards.py"; report cuda-zero; exit 1; }
+command -v mpirun > /dev/null || { skipped "ZeRO-1: mpirun not found"; report cuda-ranks; exit 0; }
+"$PY" tests/train/make_shards.py "$W" 64 > /dev/null || { bad "make_shards.py"; report cuda-ranks; exit 1; }
 F0=(-e d2 --width 32 --heads 2 --vocab 64 --max-seq 16 -t 16 -d 128 -i "$W/train_*.bin" -j "$W/val_*.bin"
    -v 5 -m 2 -l 3e-3 -u 2 -q 0.1 --lr-horizon 10 --aux-lambda 0.1 --shuffle 0
    --remove ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8)
@@ -58,4 +60,14 @@ if mp 2 $EMUB "${F[@]}" -b 2 -z 1 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
     $EMUB "${F0[@]}" -x 10 -b 4 -z 1 -n 5 -y 1 -o "$W/bf"
 else bad "BF16 -z 1 2-rank run exited non-zero"; tail -3 "$W/bf.out"; fi
 
-report cuda-zero
+# rank 1 out of device memory; rank 0 would wait for it forever in its first all-reduce
+t0=$(date +%s)
+timeout 60 mpirun -np 2 --oversubscribe bash -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then ulimit -v 1500000; fi
+  exec "$0" "$@"' $EMU -e d12 --vocab 64 -i "$W/train_*.bin" -b 1 -t 64 -d 128 -x 2 > "$W/fault.out" 2>&1
+rc=$?; dt=$(( $(date +%s) - t0 ))
+if [ $rc != 0 ] && [ $rc != 124 ] && [ $dt -lt 30 ] \
+   && grep -q 'train_gpt2_noln (rank 1): GPT2CUDA: cudaMalloc .* failed' "$W/fault.out"; then
+  ok "rank 1 out of memory ends both ranks in ${dt} s (exit $rc) with rank 1's message"
+else bad "rank 1's failure: exit $rc after ${dt} s (124: rank 0 hung)"; tail -5 "$W/fault.out"; fi
+
+report cuda-ranks
