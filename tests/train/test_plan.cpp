@@ -180,43 +180,35 @@ TEST_CASE("plan: the largest micro-batch, Small..XL x 1..8 ranks x 40/80/141 GiB
 }
 
 TEST_CASE("plan: the global batch stays -d where it divides, else the nearest, said in one line", "[plan]") {
-    Plan p;
-    // paper-b-xl, 504 sequences on 8 ranks = 63 each; -b 0 up to 13: the largest divisor is 9
-    plan_batch(p, 516096, 1024, 8, 0, 13);
-    CHECK(p.B == 9);
-    CHECK(p.accum == 7);
-    CHECK(p.total_batch == 516096);
-    CHECK(p.batch_note.empty());
-    // the preset's old -b 4 on 8 ranks: 15.75 micro-steps; 16 give 512 sequences
-    plan_batch(p, 516096, 1024, 8, 4, 0);
-    CHECK(p.accum == 16);
-    CHECK(p.total_batch == 524288);
-    CHECK(p.batch_note.find("using the nearest global batch, 524288 tokens (16 micro-steps, +1.59%)") !=
-          std::string::npos);
-    // paper-b-medium, 506 = 2 * 11 * 23 sequences: nothing divides on 8 ranks; 504 is 2 off
-    // with B = 1, 3, 7 and 9 (13 gives 520, 12 gives 480): the largest, 9 x 7 micro-steps
-    plan_batch(p, 518144, 1024, 8, 0, 13);
-    CHECK(p.B == 9);
-    CHECK(p.accum == 7);
-    CHECK(p.total_batch == 504 * 1024);
-    CHECK(p.batch_note.find("-0.40%") != std::string::npos);
-    // on one rank 11 divides 506: 46 micro-steps of 11
-    plan_batch(p, 518144, 1024, 1, 0, 13);
-    CHECK(p.B == 11);
-    CHECK(p.accum == 46);
-    CHECK(p.batch_note.empty());
-    // paper-b-small, 512 sequences on 8 ranks, up to 48: 32 x 2
-    plan_batch(p, 524288, 1024, 8, 0, 48);
-    CHECK(p.B == 32);
-    CHECK(p.accum == 2);
-    // fewer tokens than one micro-batch: one micro-step
-    plan_batch(p, 1000, 1024, 2, 1, 0);
-    CHECK(p.accum == 1);
-    CHECK(p.total_batch == 2048);
-    // -d -1: one micro-batch per rank
-    plan_batch(p, -1, 1024, 8, 3, 0);
-    CHECK(p.total_batch == 3 * 1024 * 8);
-    CHECK(p.accum == 1);
+    const struct {
+        const char* why;
+        long tokens;
+        int ranks, B, max_B;           // T = 1024
+        int want_B, want_accum;
+        long want_total;
+        const char* note;              // "" : no note
+    } R[] = {
+        {"paper-b-xl, 504 sequences on 8 ranks = 63 each; up to 13: the largest divisor is 9",
+         516096, 8, 0, 13, 9, 7, 516096, ""},
+        {"the preset's old -b 4 on 8 ranks: 15.75 micro-steps; 16 give 512 sequences",
+         516096, 8, 4, 0, 4, 16, 524288, "using the nearest global batch, 524288 tokens (16 micro-steps, +1.59%)"},
+        {"paper-b-medium, 506 = 2*11*23 on 8 ranks: 504 is 2 off with B = 1, 3, 7, 9 (13: 520, 12: 480)",
+         518144, 8, 0, 13, 9, 7, 504 * 1024, "-0.40%"},
+        {"paper-b-medium on one rank: 11 divides 506", 518144, 1, 0, 13, 11, 46, 518144, ""},
+        {"paper-b-small, 512 sequences on 8 ranks, up to 48: 32 x 2", 524288, 8, 0, 48, 32, 2, 524288, ""},
+        {"fewer tokens than one micro-batch: one micro-step", 1000, 2, 1, 0, 1, 1, 2048, "+104.80%"},
+        {"-d -1: one micro-batch per rank", -1, 8, 3, 0, 3, 1, 3 * 1024 * 8, ""},
+    };
+    for (const auto& r : R) {
+        INFO(r.why);
+        Plan p;
+        plan_batch(p, r.tokens, 1024, r.ranks, r.B, r.max_B);
+        CHECK(p.B == r.want_B);
+        CHECK(p.accum == r.want_accum);
+        CHECK(p.total_batch == r.want_total);
+        if (*r.note) CHECK(p.batch_note.find(r.note) != std::string::npos);
+        else CHECK(p.batch_note.empty());
+    }
 }
 
 TEST_CASE("plan: the headline run, paper-b-xl on 8 ranks of 80 GiB", "[plan]") {
