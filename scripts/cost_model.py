@@ -76,21 +76,24 @@ V, VP = 50257, 50304
 DEPTH_OF = {"small": 12, "medium": 24, "large": 36, "xl": 48}
 
 
-def presets(path="host/presets.cpp"):
-    """name -> (tokens per step, B, T) read from host/presets.cpp (the one copy of them): each
-    row is {"name", "what", {removal schedule}, steps, horizon, tokens/step, B, T, ...}."""
-    text = re.sub(r"//[^\n]*", "", open(path).read())
+def presets(path="docs/training.md"):
+    """name -> (tokens per step, B, T) read from the preset table of docs/training.md, which
+    tests/train/test_docs_presets.cpp keeps equal to train/presets.cpp (the one copy of the
+    presets). Every paper preset runs at T = 1024 (the table's header text says so)."""
     out = {}
-    for m in re.finditer(r'\{\s*"([\w-]+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*\{', text):
-        i, depth = m.end(), 1  # skip the removal schedule, however deeply it nests
-        while depth and i < len(text):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        nums = re.match(r"\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,", text[i:])
-        if nums:
-            out[m.group(1)] = tuple(int(x) for x in nums.groups()[2:])
+    cols = None
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == "preset":
+            cols = cells
+            continue
+        if cols and len(cells) == len(cols) and cells[0].startswith("`"):
+            row = dict(zip(cols, cells))
+            tokens = row["tokens/step"].replace(",", "")
+            if tokens.isdigit():  # `tiny` runs at another T ("1,024 (T = 64)"): not a GPT-2 run
+                out[row["preset"].strip("`")] = (int(tokens), int(row["-b"]), 1024)
     if "paper-b-small" not in out or "paper-b-xl" not in out:
-        raise SystemExit("cost_model: cannot read the presets' tokens/step, B, T from %s" % path)
+        raise SystemExit("cost_model: cannot read the presets' tokens/step and -b from %s" % path)
     return out
 
 
@@ -287,7 +290,7 @@ def pick_batch(tokens, T, gpus, want, g, depth):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", action="append", help="a host/presets.cpp name (default: the issue-9 targets)")
+    ap.add_argument("--preset", action="append", help="a preset name of docs/training.md (default: paper-b-small and paper-b-xl)")
     ap.add_argument("--gpus", type=int, help="GPUs (default: 1 for small/medium, 8 for large/xl)")
     ap.add_argument("--gpu", choices=sorted(GPUS), action="append")
     ap.add_argument("--batch", type=int, help="B per GPU (default: the preset's when it divides, else the largest that fits)")
@@ -295,7 +298,7 @@ def main():
     ap.add_argument("--ladder", action="store_true", help="print MFU as each LADDER improvement is added")
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     a = ap.parse_args()
-    pre = presets(os.path.join(a.root, "host/presets.cpp"))
+    pre = presets(os.path.join(a.root, "docs/training.md"))
     load_peaks(os.path.join(a.root, "cuda/gpu_peaks.h"))
     names = a.preset or ["paper-b-small", "paper-b-xl"]
     gpu_names = a.gpu or ["H100-SXM", "H200", "A100-SXM"]
@@ -305,7 +308,7 @@ def main():
     results = []
     for n in names:
         if n not in pre or not n.startswith("paper-"):
-            raise SystemExit("cost_model: no GPT-2 paper preset %r in host/presets.cpp" % n)
+            raise SystemExit("cost_model: no GPT-2 paper preset %r in docs/training.md" % n)
         tokens, B0, T = pre[n]
         depth = DEPTH_OF[n.rsplit("-", 1)[-1]]
         gpus = a.gpus or (8 if depth >= 36 else 1)
