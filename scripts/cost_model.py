@@ -278,9 +278,10 @@ def estimate(name, tokens, B, T, gpus, gname, show_kernels=False):
 
 
 def pick_batch(tokens, T, gpus, want, g, depth):
-    """The preset's B when it divides the sequences per GPU, else the largest divisor that fits."""
+    """The preset's B when it divides the sequences per GPU, else (and for -b 0, which the
+    trainer's memory plan resolves, train/plan.h) the largest divisor that fits."""
     per_gpu = tokens // T // gpus
-    if (tokens // T) % gpus == 0 and per_gpu % want == 0:
+    if want and (tokens // T) % gpus == 0 and per_gpu % want == 0:
         return want
     m = Model(depth, T)
     fits = [b for b in range(1, per_gpu + 1) if per_gpu % b == 0
