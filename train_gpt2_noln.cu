@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
         CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
         return free_b / 1073741824.0;
     };
-    return trainer_main(argc, argv, "train_gpt2_noln", [](const GPT2Config& c, int zero) {
-        return std::make_unique<GPT2CUDA>(c, zero);
+    return trainer_main(argc, argv, "train_gpt2_noln", [](const GPT2Config& c, int zero, int recompute) {
+        return std::make_unique<GPT2CUDA>(c, zero, recompute);
     }, dev);
 }

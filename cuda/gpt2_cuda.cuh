@@ -71,9 +71,12 @@ public:
     // zero: the ZeRO stage (-z). With 1 on several ranks this rank keeps AdamW's m, v and the
     // masters of one shard of the flat parameters, [rank*S, rank*S + S) with S = ceil(P/ranks):
     // gradients are reduce-scattered onto it and the updated parameters all-gathered.
-    explicit GPT2CUDA(const GPT2Config& c, int zero = 0) : cfg_(c), ln_(c.num_layers), obs_(c.num_layers) {
+    // recompute (-r): 1 keeps one layer's GELU output and recomputes it in the backward.
+    explicit GPT2CUDA(const GPT2Config& c, int zero = 0, int recompute = 0)
+        : cfg_(c), ln_(c.num_layers), obs_(c.num_layers), recompute_(recompute) {
         validate_config(c, "GPT2 CUDA model");
         if (zero != 0 && zero != 1) fail("GPT2CUDA: ZeRO stage %d must be 0 or 1", zero);
+        if (recompute != 0 && recompute != 1) fail("GPT2CUDA: -r %d: recompute 0 or 1 is built (2 is planned)", recompute);
         device_ = cuda_select_device();
         const size_t P = noln::num_parameters(c);
         const int R = zero ? dist().world : 1;
@@ -262,6 +265,7 @@ private:
     LNState ln_;
     SigmaObs obs_;
     float aux_lambda_ = 0.0f;
+    int recompute_ = 0;
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
     // ZeRO-1: this rank's shard [shard_first_, shard_first_ + shard_) of the flat parameters
@@ -367,7 +371,9 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     }
     act_allocs_.clear();
     // one list (host/device_buffers.h) for the model and the memory plan
-    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, B, T);
+    ActOptions o;
+    o.recompute = recompute_;
+    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, B, T, o);
     void* p[NUM_ACT_BUFS];
     for (int i = 0; i < NUM_ACT_BUFS; i++)
         p[i] = dalloc<char>(bufs[i].bytes(sizeof(floatX)), bufs[i].what, &act_allocs_);
@@ -430,7 +436,7 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         floatX* l_atty = atty_ + l * NC;
         floatX* l_ln2 = ln2_ + l * NC;
         floatX* l_fch = fch_ + l * NC * 4;
-        floatX* l_fchg = fch_gelu_ + l * NC * 4;
+        floatX* l_fchg = fch_gelu_ + (recompute_ >= 1 ? 0 : l * NC * 4);  // -r 1: one layer's
         const floatX* qkvw = param(P_QKVW) + (size_t)l * 3 * C * C;
         const floatX* qkvb = param(P_QKVB) + (size_t)l * 3 * C;
         const bool split = ln_.ln1_split(l);
@@ -446,8 +452,14 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
-        matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
-                            param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
+        if (recompute_ >= 1) {  // GELU as the backward will recompute it, bit for bit
+            matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C, param(P_FCB) + l * 4 * C,
+                           (int)N, C, 4 * C);
+            gelu_forward(l_fchg, l_fch, (long)NC * 4);
+        } else {
+            matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
+                                param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
+        }
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
@@ -519,9 +531,13 @@ inline void GPT2CUDA::backward(float scale) {
         floatX* dqkvb = grad(P_QKVB) + (size_t)l * 3 * C;
         // MLP branch: dres holds d(residual3) = d(fcproj).
         zero(dfchg_, NC * 4);
+        const floatX* l_fchg = fch_gelu_ + l * NC * 4;
+        if (recompute_ >= 1) {  // -r 1: this layer's GELU output again, into the one buffer
+            gelu_forward(fch_gelu_, fch_ + l * NC * 4, (long)NC * 4);
+            l_fchg = fch_gelu_;
+        }
         matmul_backward(dfchg_, grad(P_FCPROJW) + (size_t)l * 4 * C * C, grad(P_FCPROJB) + l * C, dres_, C,
-                        fch_gelu_ + l * NC * 4, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N,
-                        4 * C, C);
+                        l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N, 4 * C, C);
         zero(dfch_, NC * 4);
         gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4);
         zero(dln_, NC);

@@ -403,10 +403,9 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         PlanInput pin;
         const Plan plan = plan_run(a, init.config, dev, pin);
         if (!plan.fits) fail("memory plan: %s", plan.problem.c_str());
-        if (a.recompute) fail("-r %d: planned (--plan 1) but not built into the trainer yet; run with -r 0", a.recompute);
         a.B = plan.B;
         a.total_batch = plan.total_batch;
-        std::unique_ptr<Model> owned = make_model(init.config, a.zero);
+        std::unique_ptr<Model> owned = make_model(init.config, a.zero, a.recompute);
         Model& m = *owned;
         m.set_parameters(init.params.data());
         const LNState* initial = init.has_ln_state ? &init.ln : nullptr;

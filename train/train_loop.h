@@ -54,8 +54,9 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 // dev tells the batch and memory plan (train/plan.h) about the backend: its floatX size,
 // whether it keeps fp32 masters, and the GPU memory free to this rank (empty: no GPU, the
 // CPU; -b 0 then means at most 4 and no plan is printed unless --plan 1).
-// make_model gets the ZeRO stage (-z); a backend without ZeRO-1 refuses 1.
-using ModelFactory = std::function<std::unique_ptr<Model>(const GPT2Config&, int zero)>;
+// make_model gets the ZeRO stage (-z) and the recompute level (-r); a backend refuses what
+// it does not build.
+using ModelFactory = std::function<std::unique_ptr<Model>(const GPT2Config&, int zero, int recompute)>;
 struct DeviceMemory {
     int floatx_bytes = 4;
     bool master = false;
