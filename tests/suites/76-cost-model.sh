@@ -9,8 +9,8 @@
 set -u
 . tests/lib.sh
 if out=$("$PY" scripts/cost_model.py --ladder --kernels 2>&1) && echo "$out" | grep -q '^| paper-b-xl | H100-SXM | 8 |' \
-   && echo "$out" | grep -q '^| paper-b-small | A100-SXM | 1 | 4 |'; then
-  ok "cost_model.py prints paper-b-small (1 GPU, preset B=4) and paper-b-xl (8 GPUs) on 3 GPUs, ladder and kernel tables"
+   && echo "$out" | grep -q '^| paper-b-small | A100-SXM | 1 | 128 | 4 |'; then
+  ok "cost_model.py prints paper-b-small (1 GPU; the preset's -b 0: 128, the largest divisor of its 512 sequences that fits, x 4) and paper-b-xl (8 GPUs) on 3 GPUs, ladder and kernel tables"
 else bad "cost_model.py run"; echo "$out" | tail -5; fi
 if "$PY" - <<'PYEOF'
 import sys
