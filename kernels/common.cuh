@@ -76,6 +76,66 @@ __device__ inline void store_vec(T* p, const Vec128<T>& x) {
 }
 inline bool is_aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
+// Streaming variants (evict-first: data read or written once per kernel, so it should not
+// push reused data out of L1/L2). The emulator maps the hints to plain accesses.
+template <typename T>
+__device__ inline Vec128<T> load_vec_cs(const T* p) {
+    Vec128<T> r;
+#ifdef __CUDACC__
+    *reinterpret_cast<int4*>(&r) = __ldcs(reinterpret_cast<const int4*>(p));
+#else
+    memcpy((void*)&r, (const void*)p, 16);
+#endif
+    return r;
+}
+template <typename T>
+__device__ inline void store_vec_cs(T* p, const Vec128<T>& x) {
+#ifdef __CUDACC__
+    __stcs(reinterpret_cast<int4*>(p), *reinterpret_cast<const int4*>(&x));
+#else
+    memcpy((void*)p, (const void*)&x, 16);
+#endif
+}
+
+// ---- chunks: a row (or range) of n elements walked in 16-byte chunks of Vec128<T>::size
+// elements. Chunk j holds elements [j S, j S + S) of which those < n are valid; a chunk is
+// one 128-bit access when `vec` (the host checked base alignment and that n leaves every
+// chunk start aligned) and it lies wholly inside, else element by element, padded with
+// zeros. The caller's arithmetic sees the same values in the same order either way, so
+// the vector and scalar paths give bitwise identical results.
+template <typename T>
+__device__ inline Vec128<T> load_chunk(const T* p, long c0, long n, bool vec) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return load_vec(p + c0);
+    Vec128<T> r;
+    for (int k = 0; k < S; k++) r.v[k] = c0 + k < n ? p[c0 + k] : from_float<T>(0.0f);
+    return r;
+}
+template <typename T>
+__device__ inline Vec128<T> load_chunk_cs(const T* p, long c0, long n, bool vec) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return load_vec_cs(p + c0);
+    return load_chunk(p, c0, n, false);
+}
+template <typename T>
+__device__ inline void store_chunk(T* p, long c0, long n, bool vec, const Vec128<T>& x) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return store_vec(p + c0, x);
+    for (int k = 0; k < S && c0 + k < n; k++) p[c0 + k] = x.v[k];
+}
+template <typename T>
+__device__ inline void store_chunk_cs(T* p, long c0, long n, bool vec, const Vec128<T>& x) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return store_vec_cs(p + c0, x);
+    store_chunk(p, c0, n, false, x);
+}
+// Rows of `row_elems` elements at `base` can all be moved in 128-bit chunks when the base is
+// 16-byte aligned and every row starts on a 16-byte boundary.
+template <typename T>
+inline bool rows_vec_ok(const T* base, long row_elems) {
+    return base == nullptr || (is_aligned16(base) && (row_elems * (long)sizeof(T)) % 16 == 0);
+}
+
 // ---- reductions. The order of additions is fixed by the code (never by timing), so
 // results are bitwise reproducible run to run.
 __device__ inline float warp_sum(float v) {

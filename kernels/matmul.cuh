@@ -105,13 +105,20 @@ inline void matmul_forward_gelu(floatX* out, floatX* pre, int ldo, const floatX*
 constexpr int BIAS_BWD_ROWS = 256;
 inline size_t bias_backward_scratch_floats(int N, int OUT) { return (size_t)ceil_div(N, BIAS_BWD_ROWS) * OUT; }
 
-__global__ void bias_backward_partial_kernel(float* part, const floatX* dout, int ldo, int N, int OUT) {
-    const int o = blockIdx.x * blockDim.x + threadIdx.x;
-    if (o >= OUT) return;
-    float s = 0.0f;
+// One thread per 16-byte chunk of columns (BIAS_S of them), rows in order: each column sums
+// in the same order as with one thread per column.
+constexpr int BIAS_S = Vec128<floatX>::size;
+__global__ void bias_backward_partial_kernel(float* part, const floatX* dout, int ldo, int N, int OUT, bool vec) {
+    const int o0 = (blockIdx.x * blockDim.x + threadIdx.x) * BIAS_S;
+    if (o0 >= OUT) return;
+    float s[BIAS_S];
+    for (int k = 0; k < BIAS_S; k++) s[k] = 0.0f;
     const int end = min(N, (int)(blockIdx.y + 1) * BIAS_BWD_ROWS);
-    for (int n = blockIdx.y * BIAS_BWD_ROWS; n < end; n++) s += to_float(dout[(long)n * ldo + o]);
-    part[(size_t)blockIdx.y * OUT + o] = s;
+    for (int n = blockIdx.y * BIAS_BWD_ROWS; n < end; n++) {
+        const Vec128<floatX> x = load_chunk(dout + (long)n * ldo, o0, OUT, vec);
+        for (int k = 0; k < BIAS_S; k++) s[k] += x.get(k);
+    }
+    for (int k = 0; k < BIAS_S && o0 + k < OUT; k++) part[(size_t)blockIdx.y * OUT + o0 + k] = s[k];
 }
 __global__ void bias_backward_finish_kernel(floatX* dbias, const float* part, int chunks, int OUT) {
     const int o = blockIdx.x * blockDim.x + threadIdx.x;
@@ -129,7 +136,8 @@ inline void matmul_backward(floatX* dinp, floatX* dw, floatX* dbias, const float
     lt_matmul(dw, IN, inp, IN, false, dout, ldo, true, IN, OUT, N, 1.0f, nullptr, nullptr, stream);
     if (dbias) {
         const int block = 128, chunks = ceil_div(N, BIAS_BWD_ROWS);
-        bias_backward_partial_kernel<<<dim3(ceil_div(OUT, block), chunks), block, 0, stream>>>(scratch, dout, ldo, N, OUT);
+        bias_backward_partial_kernel<<<dim3(ceil_div(ceil_div(OUT, BIAS_S), block), chunks), block, 0, stream>>>(
+            scratch, dout, ldo, N, OUT, rows_vec_ok(dout, ldo));
         CUDA_CHECK_LAUNCH();
         bias_backward_finish_kernel<<<ceil_div(OUT, block), block, 0, stream>>>(dbias, scratch, chunks, OUT);
         CUDA_CHECK_LAUNCH();
