@@ -100,17 +100,27 @@ static int run_state(const char* model_path, const char* state_path) {
            c.num_layers, c.num_heads, c.channels, c.vocab_size, c.padded_vocab_size, state_path, s.B, s.T);
     GPT2CUDA m(mf);
     m.set_aux_lambda(s.has_trailer ? s.aux_lambda : 0.0f);
-    ForwardResult r = m.forward(s.x.data(), s.y.data(), s.B, s.T);
-    std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
-    m.get_logits(logits.data());
-    compare("logits", logits.data(), s.logits.data(), logits.size(), TOL_FWD);
-    const float loss = r.ce + r.aux;
-    compare("loss", &loss, &s.loss, 1, TOL_FWD);
-    m.zero_grad();
-    m.backward(1.0f);
-    std::vector<float> g(num_parameters(c));
-    m.get_gradients(g.data());
-    compare_grads(c, g.data(), s.grads.data());
+    // both GELU paths: our kernels (the default) and cuBLASLt's epilogue (kernels/matmul.cuh)
+    for (GeluImpl gi : {GeluImpl::Kernels, GeluImpl::Epilogue}) {
+        m.set_gelu_impl(gi);
+        const long fallbacks = g_gelu_epilogue_fallbacks;
+        printf("GELU: %s\n", gi == GeluImpl::Kernels ? "our kernels" : "cuBLASLt epilogue");
+        ForwardResult r = m.forward(s.x.data(), s.y.data(), s.B, s.T);
+        std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
+        m.get_logits(logits.data());
+        compare("logits", logits.data(), s.logits.data(), logits.size(), TOL_FWD);
+        const float loss = r.ce + r.aux;
+        compare("loss", &loss, &s.loss, 1, TOL_FWD);
+        m.zero_grad();
+        m.backward(1.0f);
+        std::vector<float> g(num_parameters(c));
+        m.get_gradients(g.data());
+        compare_grads(c, g.data(), s.grads.data());
+        if (gi == GeluImpl::Epilogue && g_gelu_epilogue_fallbacks != fallbacks)
+            printf("  (cuBLASLt refused the epilogue for %ld GEMMs: our kernels ran instead)\n",
+                   g_gelu_epilogue_fallbacks - fallbacks);
+    }
+    m.set_gelu_impl(GeluImpl::Kernels);
     if (s.has_trailer && !s.step_losses.empty()) {
         GPT2CUDA m2(mf);
         m2.set_aux_lambda(s.aux_lambda);
@@ -365,6 +375,39 @@ static int run_builtin() {
                mf.version);
         report(same);
     }
+    // the GELU epilogue path (kernels/matmul.cuh) on the first and the aux-loss case: forward
+    // and gradients against the CPU model; at these shapes cuBLASLt must accept it (no fallback)
+    gpu.set_gelu_impl(GeluImpl::Epilogue);
+    const long fallbacks = g_gelu_epilogue_fallbacks;
+    for (const Case& k : make_cases(c, o0, eot)) {
+        if (k.name != make_cases(c, o0, eot).front().name && k.aux_lambda == 0) continue;
+        printf("case: %s, GELU in the cuBLASLt epilogue\n", k.name.c_str());
+        GPT2CPU cpu(c);
+        cpu.set_parameters(params.data());
+        cpu.set_ln_state(k.ln);
+        cpu.set_aux_lambda(k.aux_lambda);
+        gpu.set_parameters(params.data());
+        gpu.set_ln_state(k.ln);
+        gpu.set_aux_lambda(k.aux_lambda);
+        const ForwardResult rc = cpu.forward(in.data(), tg.data(), B, T), rg = gpu.forward(in.data(), tg.data(), B, T);
+        std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
+        cpu.get_logits(lc.data());
+        gpu.get_logits(lg.data());
+        compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
+        const float lossc = rc.ce + rc.aux, lossg = rg.ce + rg.aux;
+        compare("loss", &lossg, &lossc, 1, TOL_FWD);
+        cpu.zero_grad();
+        gpu.zero_grad();
+        cpu.backward(1.0f);
+        gpu.backward(1.0f);
+        cpu.get_gradients(gref.data());
+        gpu.get_gradients(g.data());
+        compare_grads(c, g.data(), gref.data());
+    }
+    const bool fused = g_gelu_epilogue_fallbacks == fallbacks;
+    printf("  %-4s the GELU epilogue ran fused (%ld fallbacks)\n", fused ? "OK" : "FAIL", g_gelu_epilogue_fallbacks - fallbacks);
+    report(fused);
+    gpu.set_gelu_impl(GeluImpl::Kernels);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }
