@@ -11,6 +11,7 @@
 
 #include <array>
 #include <map>
+#include <utility>
 
 #include "kernels/common.cuh"
 #include "kernels/gelu.cuh"
@@ -50,26 +51,36 @@ inline void matmul_destroy() {
     g_cublaslt_workspace = nullptr;
 }
 
-// The largest power of two (<= 256, cuBLASLt's default promise) that divides both the
-// address and the byte stride between columns: what every column start of that matrix is
-// aligned to, i.e. what we may honestly promise in CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*.
-inline uint32_t lt_alignment(const void* p, int64_t ld, size_t esize) {
-    uint64_t x = (uint64_t)(uintptr_t)p | (uint64_t)(ld * (int64_t)esize) | 256u;
+// The largest power of two (<= 256, cuBLASLt's default promise) that divides the address,
+// the byte stride between columns and (batched) between matrices: what every column start
+// of that operand is aligned to, i.e. what we may honestly promise in
+// CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*.
+inline uint32_t lt_alignment(const void* p, int64_t ld, size_t esize, long long batch_stride = 0) {
+    const uint64_t x = (uint64_t)(uintptr_t)p | (uint64_t)(ld * (int64_t)esize) |
+                       (uint64_t)(batch_stride * (long long)esize) | 256u;
     return (uint32_t)(x & (~x + 1));  // lowest set bit
 }
 
+// Strided batches (the dev/cuda lab's attention GEMMs): matrix i of A starts at a + i *
+// stride_a elements, and so on. count 1: one plain GEMM.
+struct LtBatch {
+    int count = 1;
+    long long stride_a = 0, stride_b = 0, stride_d = 0;
+};
+
 // One cached GEMM configuration: descriptors, layouts and the heuristic's algorithm for one
-// shape (sizes, transposes, leading dimensions, epilogue, alignments). The bias and aux
-// pointers are set per call; everything else is fixed, so the heuristic runs once per shape
-// instead of once per call.
+// shape (sizes, types, transposes, leading dimensions, batching, epilogue, alignments). The
+// bias and aux pointers are set per call; everything else is fixed, so the heuristic runs
+// once per shape instead of once per call.
+typedef std::array<int64_t, 20> LtKey;
 struct LtPlan {
     cublasLtMatmulDesc_t desc = nullptr;
     cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
     cublasLtMatmulAlgo_t algo{};
     cublasStatus_t status = CUBLAS_STATUS_SUCCESS;  // NOT_SUPPORTED: no algorithm for this shape
 };
-inline std::map<std::array<int64_t, 15>, LtPlan>& lt_plans() {
-    static std::map<std::array<int64_t, 15>, LtPlan> plans;
+inline std::map<LtKey, LtPlan>& lt_plans() {
+    static std::map<LtKey, LtPlan> plans;
     return plans;
 }
 inline long g_lt_heuristic_queries = 0;  // how many times the heuristic ran (tests read it)
@@ -85,22 +96,25 @@ inline void lt_plans_clear() {
     lt_plans().clear();
 }
 
-// Column-major D (m x n, ld ldd) = op(A) op(B) + beta * D, with an optional bias (length m)
-// and, when gelu_aux != nullptr, D = gelu(pre) with pre stored to gelu_aux (ld ldd).
+// Column-major D (m x n, ld ldd) = alpha op(A) op(B) + beta * D, with an optional bias
+// (length m) and, when gelu_aux != nullptr, D = gelu(pre) with pre stored to gelu_aux (ld
+// ldd). A and B are floatX; D (and C = D) is d_type (floatX, or fp32 for attention scores).
 // Returns CUBLAS_STATUS_NOT_SUPPORTED when cuBLASLt has no algorithm for it (the caller
-// falls back or fails with lt_matmul's message); any other failure throws.
-inline cublasStatus_t lt_matmul_try(floatX* d, int ldd, const floatX* a, int lda, bool ta, const floatX* b, int ldb,
-                                    bool tb, int m, int n, int k, float beta, const floatX* bias, floatX* gelu_aux,
-                                    cudaStream_t stream) {
+// falls back, or lt_matmul_general fails naming the GEMM); any other failure throws.
+inline cublasStatus_t lt_matmul_try(void* d, cudaDataType_t d_type, int ldd, const floatX* a, int lda, bool ta,
+                                    const floatX* b, int ldb, bool tb, int m, int n, int k, float alpha, float beta,
+                                    const floatX* bias, floatX* gelu_aux, const LtBatch& batch, cudaStream_t stream) {
     matmul_init();
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (gelu_aux) epi = bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     else if (bias) epi = CUBLASLT_EPILOGUE_BIAS;
-    const size_t es = sizeof(floatX);
-    const uint32_t al_a = lt_alignment(a, lda, es), al_b = lt_alignment(b, ldb, es), al_d = lt_alignment(d, ldd, es);
-    const std::array<int64_t, 15> key = {m, n, k, ta, tb, lda, ldb, ldd, (int64_t)epi, al_a, al_b, al_d,
-                                         gelu_aux ? (int64_t)lt_alignment(gelu_aux, ldd, es) : 0,
-                                         bias ? (int64_t)lt_alignment(bias, 0, es) : 0, (int64_t)(beta != 0.0f)};
+    const size_t es = sizeof(floatX), ds = d_type == CUDA_R_32F ? 4 : 2;
+    const uint32_t al_a = lt_alignment(a, lda, es, batch.stride_a), al_b = lt_alignment(b, ldb, es, batch.stride_b),
+                   al_d = lt_alignment(d, ldd, ds, batch.stride_d);
+    const LtKey key = {m, n, k, ta, tb, lda, ldb, ldd, (int64_t)epi, al_a, al_b, al_d,
+                       gelu_aux ? (int64_t)lt_alignment(gelu_aux, ldd, es) : 0,
+                       bias ? (int64_t)lt_alignment(bias, 0, es) : 0, (int64_t)(beta != 0.0f), (int64_t)d_type,
+                       batch.count, batch.stride_a, batch.stride_b, batch.stride_d};
     auto it = lt_plans().find(key);
     if (it == lt_plans().end()) {
         LtPlan p;
@@ -118,12 +132,23 @@ inline cublasStatus_t lt_matmul_try(floatX* d, int ldd, const floatX* a, int lda
         }
         CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.la, CUBLAS_FLOATX, ta ? k : m, ta ? m : k, lda));
         CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.lb, CUBLAS_FLOATX, tb ? n : k, tb ? k : n, ldb));
-        CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.ld, CUBLAS_FLOATX, m, n, ldd));
+        CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.ld, d_type, m, n, ldd));
+        if (batch.count > 1) {
+            const std::pair<cublasLtMatrixLayout_t, long long> lays[] = {
+                {p.la, batch.stride_a}, {p.lb, batch.stride_b}, {p.ld, batch.stride_d}};
+            for (const auto& [lay, stride] : lays) {
+                CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(lay, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch.count,
+                                                              sizeof batch.count));
+                const int64_t st = stride;
+                CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(lay, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st,
+                                                              sizeof st));
+            }
+        }
         cublasLtMatmulPreference_t pref;
         CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
         const size_t ws = CUBLASLT_WORKSPACE;
         CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-        // promise only the alignment the pointers and leading dimensions really have (C is D)
+        // promise only the alignment the pointers, leading dimensions and strides really have (C is D)
         const cublasLtMatmulPreferenceAttributes_t attrs[4] = {
             CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
             CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
@@ -147,7 +172,6 @@ inline cublasStatus_t lt_matmul_try(floatX* d, int ldd, const floatX* a, int lda
     if (gelu_aux)
         CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &gelu_aux,
                                                     sizeof gelu_aux));
-    const float alpha = 1.0f;
     const cublasStatus_t st = cublasLtMatmul(g_cublaslt, p.desc, &alpha, a, p.la, b, p.lb, &beta, d, p.ld, d, p.ld,
                                              &p.algo, g_cublaslt_workspace, CUBLASLT_WORKSPACE, stream);
     if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED) CUBLAS_CHECK(st);
@@ -155,14 +179,24 @@ inline cublasStatus_t lt_matmul_try(floatX* d, int ldd, const floatX* a, int lda
 }
 
 // The same, where a refusal is an error that names the GEMM.
+inline void lt_matmul_general(void* d, cudaDataType_t d_type, int ldd, const floatX* a, int lda, bool ta,
+                              const floatX* b, int ldb, bool tb, int m, int n, int k, float alpha, float beta,
+                              const floatX* bias, floatX* gelu_aux, const LtBatch& batch, cudaStream_t stream) {
+    if (lt_matmul_try(d, d_type, ldd, a, lda, ta, b, ldb, tb, m, n, k, alpha, beta, bias, gelu_aux, batch, stream) !=
+        CUBLAS_STATUS_SUCCESS)
+        noln::fail("cuBLASLt: no algorithm for m=%d n=%d k=%d ta=%d tb=%d lda=%d ldb=%d ldd=%d batch=%d bias=%d "
+                   "gelu=%d (alignments A %u B %u D %u bytes)",
+                   m, n, k, (int)ta, (int)tb, lda, ldb, ldd, batch.count, bias != nullptr, gelu_aux != nullptr,
+                   lt_alignment(a, lda, sizeof(floatX), batch.stride_a),
+                   lt_alignment(b, ldb, sizeof(floatX), batch.stride_b),
+                   lt_alignment(d, ldd, d_type == CUDA_R_32F ? 4 : 2, batch.stride_d));
+}
+// The plain GEMM of the layers below: everything floatX, alpha 1, one matrix.
 inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, const floatX* b, int ldb, bool tb,
-                      int m, int n, int k, float beta, const floatX* bias, floatX* gelu_aux, cudaStream_t stream) {
-    if (lt_matmul_try(d, ldd, a, lda, ta, b, ldb, tb, m, n, k, beta, bias, gelu_aux, stream) != CUBLAS_STATUS_SUCCESS)
-        noln::fail("cuBLASLt: no algorithm for m=%d n=%d k=%d ta=%d tb=%d lda=%d ldb=%d ldd=%d bias=%d gelu=%d "
-                   "(alignments A %u B %u D %u bytes)",
-                   m, n, k, (int)ta, (int)tb, lda, ldb, ldd, bias != nullptr, gelu_aux != nullptr,
-                   lt_alignment(a, lda, sizeof(floatX)), lt_alignment(b, ldb, sizeof(floatX)),
-                   lt_alignment(d, ldd, sizeof(floatX)));
+                      int m, int n, int k, float beta, const floatX* bias, floatX* gelu_aux,
+                      cudaStream_t stream) {
+    lt_matmul_general(d, CUBLAS_FLOATX, ldd, a, lda, ta, b, ldb, tb, m, n, k, 1.0f, beta, bias, gelu_aux, LtBatch(),
+                      stream);
 }
 
 // out (N, OUT; row stride ldo) = inp (N, IN) w^T + bias. bias may be nullptr.
@@ -185,8 +219,8 @@ inline void matmul_forward_gelu(floatX* out, floatX* pre, int ldo, const floatX*
                                 const floatX* bias, int N, int IN, int OUT, GeluImpl impl = GeluImpl::Kernels,
                                 cudaStream_t stream = 0) {
     if (impl == GeluImpl::Epilogue) {
-        if (lt_matmul_try(out, ldo, w, IN, true, inp, IN, false, OUT, N, IN, 0.0f, bias, pre, stream) ==
-            CUBLAS_STATUS_SUCCESS)
+        if (lt_matmul_try(out, CUBLAS_FLOATX, ldo, w, IN, true, inp, IN, false, OUT, N, IN, 1.0f, 0.0f, bias, pre,
+                          LtBatch(), stream) == CUBLAS_STATUS_SUCCESS)
             return;
         g_gelu_epilogue_fallbacks++;
     }

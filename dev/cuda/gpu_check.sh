@@ -15,7 +15,9 @@
 #   repro      a tiny FP32 training run vs the CPU trainer, step by step; the same run twice
 #              on the GPU (FP32 and BF16): bitwise identical losses
 #   resume     BF16 run stopped after step 5 and resumed: main.log byte for byte
-#   dev_cuda   every dev/cuda program: validation and timings (ms, TFLOP/s, GB/s, % roofline)
+#   dev_cuda   every dev/cuda program (BF16): validation and timings (ms, TFLOP/s, GB/s, %
+#              roofline); attention at GPT-2 Small's shape (B 8, T 1024, NH 12) and with XL's
+#              heads (B 4, T 1024, NH 25), the others at their own GPT-2 Small defaults
 #   mfu        tokens/s and MFU: GPT-2 Small shapes (d12, T=1024) and a 2-layer XL-width model
 # Environment:
 #   GPU_CHECK_ONLY=part,part  run only these parts (each builds what it needs)
@@ -31,8 +33,8 @@ SUMMARY=$W/summary.txt
 DRY=${DRY_RUN:-0}
 ONLY=${GPU_CHECK_ONLY:-}
 PARTS=(build test_gpt2 states kernels sanitizer repro resume dev_cuda mfu)
-declare -A BUDGET=([build]=140 [test_gpt2]=45 [states]=150 [kernels]=25 [sanitizer]=65 [repro]=35
-                   [resume]=25 [dev_cuda]=50 [mfu]=50)
+declare -A BUDGET=([build]=130 [test_gpt2]=45 [states]=120 [kernels]=25 [sanitizer]=65 [repro]=35
+                   [resume]=25 [dev_cuda]=100 [mfu]=50)
 JOBS=$(nproc 2> /dev/null || echo 4)
 mkdir -p "$W"
 export W PY
@@ -86,7 +88,6 @@ F=(-e d2 --width 32 --heads 2 --vocab 64 --max-seq 16 -t 16 -b 4 -d 128 -i "$W/t
    -v 5 -m 2 -l 3e-3 -u 2 -q 0.1 --lr-horizon 10 --aux-lambda 0.1 --shuffle 0
    --remove ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8)
 shards() { [ -f "$W/train_000.bin" ] || step log shards.log "$PY" tests/train/make_shards.py "$W" 64; }
-have_dev_cuda() { make -n dev-cuda > /dev/null 2>&1; }
 
 part_build() {
   check "CPU programs build" log build-cpu.log make --no-print-directory -j"$JOBS" train_gpt2_noln_cpu test_gpt2_cpu
@@ -96,9 +97,7 @@ part_build() {
       log build-$prec.log make --no-print-directory -j"$JOBS" PRECISION=$prec $d/test_gpt2 $d/train_gpt2_noln
   done
   check "nvcc build of the kernel tests" log build-kernels.log make --no-print-directory -j"$JOBS" cuda-tests-nvcc
-  if have_dev_cuda || [ "$DRY" = 1 ]; then
-    check "nvcc build of dev/cuda" log build-dev-cuda.log make --no-print-directory -j"$JOBS" dev-cuda
-  fi
+  check "nvcc build of dev/cuda" log build-dev-cuda.log make --no-print-directory -j"$JOBS" dev-cuda-nvcc
 }
 
 part_test_gpt2() {
@@ -172,15 +171,19 @@ part_resume() {
 }
 
 part_dev_cuda() {
-  if [ "$DRY" != 1 ] && ! have_dev_cuda; then say "  [dev_cuda] no dev-cuda target in this tree: nothing to time"; return; fi
-  step log build-dev-cuda2.log make --no-print-directory -j"$JOBS" dev-cuda
-  progs=$(ls build/dev/cuda/nvcc/* 2> /dev/null)
-  [ "$DRY" = 1 ] && progs=${progs:-build/dev/cuda/nvcc/EACH_PROGRAM}
+  step log build-dev-cuda2.log make --no-print-directory -j"$JOBS" dev-cuda-nvcc
+  progs=$(ls build/dev-cuda/nvcc/*_bf16 2> /dev/null)
+  [ "$DRY" = 1 ] && progs=${progs:-build/dev-cuda/nvcc/EACH_bf16}
   for p in $progs; do
     [ -x "$p" ] || [ "$DRY" = 1 ] || continue
     n=$(basename "$p")
-    check "dev/cuda $n: validation and timings" log dev-cuda-$n.out "$p"
-    [ "$DRY" = 1 ] || grep -E 'ms|TFLOP|GB/s|roofline' "$W/dev-cuda-$n.out" | sed "s/^/  $n: /" >> "$SUMMARY"
+    case $n in attention_*) shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;; *) shapes=("") ;; esac
+    for shape in "${shapes[@]}"; do
+      tag=$n$(echo "$shape" | tr -d ' -')
+      check "dev/cuda $n ${shape:-(default shape)}: every version validated, timed" log dev-cuda-$tag.out $p all $shape
+      [ "$DRY" = 1 ] || grep -E '^  (version|v[0-9])|roofline' "$W/dev-cuda-$tag.out" | grep -v 'max err' \
+        | sed "s/^/  $tag: /" | tee -a "$SUMMARY"
+    done
   done
 }
 
