@@ -23,7 +23,7 @@
 #   GPU_CHECK_ONLY=part,part  run only these parts (each builds what it needs)
 #   GPU_CHECK_DIR=dir         where logs and summary.txt go (default build/gpu-check)
 #   DRY_RUN=1                 print what would run and each part's budget; no GPU needed, no
-#                             command run (suite 76-gpu-check-dry runs this in CI)
+#                             command run (suite 74-gpu-check-dry runs this in CI)
 # Exit 0 only when every check passed. Without a GPU (and not DRY_RUN) it refuses, exit 1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

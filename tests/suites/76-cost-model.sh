@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/cost_model.py (the ESTIMATED step time and MFU of kernels/README.md) runs on every
-# GPU and preset it prints, reads the presets from host/presets.cpp, and its kernel list keeps
+# GPU and preset it prints, reads the presets from train/presets.cpp, and its kernel list keeps
 # three invariants derived here independently: the GEMM FLOPs of a micro-step are 6 x (matmul
 # weights) x tokens; the flash kernels execute 9 T x T x hs products per layer over the
 # computed causal tiles; the parameter count is GPT-2's (124,475,904 for d12 with Vp=50304).
