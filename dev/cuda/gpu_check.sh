@@ -16,8 +16,8 @@
 #              on the GPU (FP32 and BF16): bitwise identical losses
 #   resume     BF16 run stopped after step 5 and resumed: main.log byte for byte
 #   dev_cuda   every dev/cuda program (BF16): validation and timings (ms, TFLOP/s, GB/s, %
-#              roofline); attention at GPT-2 Small's shape (B 8, T 1024, NH 12) and with XL's
-#              heads (B 4, T 1024, NH 25), the others at their own GPT-2 Small defaults
+#              roofline); attention and the LN site at GPT-2 Small's shape (B 8, T 1024, NH 12)
+#              and XL's (B 4, T 1024, NH 25), the classifier on 1024 rows of GPT-2's vocabulary
 #   mfu        tokens/s and MFU: GPT-2 Small shapes (d12, T=1024) and a 2-layer XL-width model
 # Environment:
 #   GPU_CHECK_ONLY=part,part  run only these parts (each builds what it needs)
@@ -33,8 +33,8 @@ SUMMARY=$W/summary.txt
 DRY=${DRY_RUN:-0}
 ONLY=${GPU_CHECK_ONLY:-}
 PARTS=(build test_gpt2 states kernels sanitizer repro resume dev_cuda mfu)
-declare -A BUDGET=([build]=130 [test_gpt2]=45 [states]=120 [kernels]=25 [sanitizer]=65 [repro]=35
-                   [resume]=25 [dev_cuda]=100 [mfu]=50)
+declare -A BUDGET=([build]=120 [test_gpt2]=45 [states]=110 [kernels]=25 [sanitizer]=65 [repro]=35
+                   [resume]=25 [dev_cuda]=120 [mfu]=50)
 JOBS=$(nproc 2> /dev/null || echo 4)
 mkdir -p "$W"
 export W PY
@@ -177,7 +177,11 @@ part_dev_cuda() {
   for p in $progs; do
     [ -x "$p" ] || [ "$DRY" = 1 ] || continue
     n=$(basename "$p")
-    case $n in attention_*) shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;; *) shapes=("") ;; esac
+    case $n in
+      attention_* | ln_*) shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
+      classifier_*) shapes=("-b 1 -t 1024") ;;  # 1024 rows of 50304 logits (the CPU oracle is in double)
+      *) shapes=("") ;;
+    esac
     for shape in "${shapes[@]}"; do
       tag=$n$(echo "$shape" | tr -d ' -')
       check "dev/cuda $n ${shape:-(default shape)}: every version validated, timed" log dev-cuda-$tag.out $p all $shape
