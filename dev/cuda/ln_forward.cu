@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     Vd x(NC), want(NC), mean(N), rstd(N);
     noln::residual_forward(x.data(), xa.data(), xb.data(), (long)NC);
     x = rounded(x);  // the kernel normalises the stored (rounded) sum
-    noln::layernorm_forward(want.data(), mean.data(), rstd.data(), x.data(), w.data(), bias.data(), N, C);
+    noln::layernorm_forward(want.data(), mean.data(), rstd.data(), x.data(), w.data(), bias.data(), N, C,
+                            (const double*)nullptr);
     floatX *d_a = to_dev<floatX>(xa), *d_b = to_dev<floatX>(xb), *d_x = dev_alloc<floatX>(NC);
     floatX *d_w = to_dev<floatX>(w), *d_bias = to_dev<floatX>(bias), *d_out = dev_alloc<floatX>(NC);
     float *d_mean = dev_alloc<float>(N), *d_rstd = dev_alloc<float>(N);
