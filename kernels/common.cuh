@@ -33,7 +33,7 @@ typedef __nv_bfloat16 floatX;
 // After a launch: configuration errors surface here instead of at the next sync.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 
-inline int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
+__host__ __device__ inline int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
 
 // ---- conversions: one spelling for both precisions
 __device__ __host__ inline float to_float(float x) { return x; }
