@@ -148,6 +148,40 @@ static int run_state(const char* model_path, const char* state_path) {
 }
 
 // ---- mode 2: self-contained, the CPU model as the reference
+
+// One forward and backward of both models on the batch (parameters and LN state set):
+// logits, losses, observations, every gradient and the gradient norm compared.
+static void first_step(GPT2CPU& cpu, GPT2CUDA& gpu, const std::vector<int>& in, const std::vector<int>& tg, int B,
+                       int T, bool aux, ForwardResult* rc, ForwardResult* rg) {
+    const GPT2Config& c = cpu.config();
+    const int N = B * T;
+    *rc = cpu.forward(in.data(), tg.data(), B, T);
+    *rg = gpu.forward(in.data(), tg.data(), B, T);
+    std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
+    cpu.get_logits(lc.data());
+    gpu.get_logits(lg.data());
+    compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
+    compare("ce", &rg->ce, &rc->ce, 1, TOL_FWD);
+    if (aux) compare("aux", &rg->aux, &rc->aux, 1, TOL_FWD);
+    report(rg->ntargets == rc->ntargets) || printf("  FAIL ntargets %ld vs %ld\n", rg->ntargets, rc->ntargets);
+    std::vector<float> tlc(N), tlg(N);
+    cpu.get_token_losses(tlc.data());
+    gpu.get_token_losses(tlg.data());
+    compare("token losses", tlg.data(), tlc.data(), N, TOL_FWD);
+    const std::vector<float> oc = flatten_obs(cpu.sigma_obs()), og = flatten_obs(gpu.sigma_obs());
+    compare("sigma obs", og.data(), oc.data(), oc.size(), TOL_FWD);
+    cpu.zero_grad();
+    gpu.zero_grad();
+    cpu.backward(1.0f);
+    gpu.backward(1.0f);
+    std::vector<float> g(num_parameters(c)), gref(g.size());
+    cpu.get_gradients(gref.data());
+    gpu.get_gradients(g.data());
+    compare_grads(c, g.data(), gref.data());
+    const float nc = cpu.grad_norm(), ng = gpu.grad_norm();
+    compare("grad norm", &ng, &nc, 1, TOL_GRAD);
+}
+
 struct Case {
     std::string name;
     LNState ln;
@@ -243,7 +277,7 @@ static int run_builtin() {
     }
     GPT2CUDA gpu(c);  // one model for every case: the LN state changes by a device copy
     const size_t P = params.size();
-    std::vector<float> zeros(P, 0.0f), g(P), gref(P);
+    std::vector<float> zeros(P, 0.0f);
     AdamW h;
     h.lr = 1e-3f;
     h.weight_decay = 0.1f;
@@ -262,31 +296,9 @@ static int run_builtin() {
         gpu.set_ln_state(k.ln);
         gpu.set_aux_lambda(k.aux_lambda);
 
-        ForwardResult rc = cpu.forward(in.data(), tg.data(), B, T);
-        ForwardResult rg = gpu.forward(in.data(), tg.data(), B, T);
+        ForwardResult rc, rg;
+        first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
         std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
-        cpu.get_logits(lc.data());
-        gpu.get_logits(lg.data());
-        compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
-        compare("ce", &rg.ce, &rc.ce, 1, TOL_FWD);
-        if (k.aux_lambda > 0) compare("aux", &rg.aux, &rc.aux, 1, TOL_FWD);
-        report(rg.ntargets == rc.ntargets) || printf("  FAIL ntargets %ld vs %ld\n", rg.ntargets, rc.ntargets);
-        std::vector<float> tlc(N), tlg(N);
-        cpu.get_token_losses(tlc.data());
-        gpu.get_token_losses(tlg.data());
-        compare("token losses", tlg.data(), tlc.data(), N, TOL_FWD);
-        const std::vector<float> oc = flatten_obs(cpu.sigma_obs()), og = flatten_obs(gpu.sigma_obs());
-        compare("sigma obs", og.data(), oc.data(), oc.size(), TOL_FWD);
-
-        cpu.zero_grad();
-        gpu.zero_grad();
-        cpu.backward(1.0f);
-        gpu.backward(1.0f);
-        cpu.get_gradients(gref.data());
-        gpu.get_gradients(g.data());
-        compare_grads(c, g.data(), gref.data());
-        const float nc = cpu.grad_norm(), ng = gpu.grad_norm();
-        compare("grad norm", &ng, &nc, 1, TOL_GRAD);
 
         // 10 AdamW steps on this batch (the step-1 gradients above are the first step's)
         std::vector<float> lossc, lossg;
@@ -398,20 +410,8 @@ static int run_builtin() {
         gpu.set_parameters(params.data());
         gpu.set_ln_state(k.ln);
         gpu.set_aux_lambda(k.aux_lambda);
-        const ForwardResult rc = cpu.forward(in.data(), tg.data(), B, T), rg = gpu.forward(in.data(), tg.data(), B, T);
-        std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
-        cpu.get_logits(lc.data());
-        gpu.get_logits(lg.data());
-        compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
-        const float lossc = rc.ce + rc.aux, lossg = rg.ce + rg.aux;
-        compare("loss", &lossg, &lossc, 1, TOL_FWD);
-        cpu.zero_grad();
-        gpu.zero_grad();
-        cpu.backward(1.0f);
-        gpu.backward(1.0f);
-        cpu.get_gradients(gref.data());
-        gpu.get_gradients(g.data());
-        compare_grads(c, g.data(), gref.data());
+        ForwardResult rc, rg;
+        first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
     }
     const bool fused = g_gelu_epilogue_fallbacks == fallbacks;
     printf("  %-4s the GELU epilogue ran fused (%ld fallbacks)\n", fused ? "OK" : "FAIL", g_gelu_epilogue_fallbacks - fallbacks);

@@ -54,48 +54,35 @@ struct alignas(16) Vec128 {
     __device__ __host__ float get(int i) const { return to_float(v[i]); }
     __device__ __host__ void set(int i, float x) { v[i] = from_float<T>(x); }
 };
-// nvcc: one int4 access (a single 128-bit instruction). g++ (the emulator) would be free
-// to miscompile that type pun under strict aliasing, so it gets memcpy.
+// nvcc: one int4 access (a single 128-bit instruction); `streaming` adds the evict-first
+// hint (__ldcs/__stcs) for data read or written once per kernel, so it does not push reused
+// data out of L1/L2. g++ (the emulator) would be free to miscompile that type pun under
+// strict aliasing, so it gets memcpy (and no hint).
 template <typename T>
-__device__ inline Vec128<T> load_vec(const T* p) {
+__device__ inline Vec128<T> load_vec(const T* p, bool streaming = false) {
     Vec128<T> r;
 #ifdef __CUDACC__
-    *reinterpret_cast<int4*>(&r) = *reinterpret_cast<const int4*>(p);
+    const int4* q = reinterpret_cast<const int4*>(p);
+    *reinterpret_cast<int4*>(&r) = streaming ? __ldcs(q) : *q;
 #else
+    (void)streaming;
     memcpy((void*)&r, (const void*)p, 16);
 #endif
     return r;
 }
 template <typename T>
-__device__ inline void store_vec(T* p, const Vec128<T>& x) {
+__device__ inline void store_vec(T* p, const Vec128<T>& x, bool streaming = false) {
 #ifdef __CUDACC__
-    *reinterpret_cast<int4*>(p) = *reinterpret_cast<const int4*>(&x);
+    int4* q = reinterpret_cast<int4*>(p);
+    const int4 v = *reinterpret_cast<const int4*>(&x);
+    if (streaming) __stcs(q, v);
+    else *q = v;
 #else
+    (void)streaming;
     memcpy((void*)p, (const void*)&x, 16);
 #endif
 }
 inline bool is_aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
-
-// Streaming variants (evict-first: data read or written once per kernel, so it should not
-// push reused data out of L1/L2). The emulator maps the hints to plain accesses.
-template <typename T>
-__device__ inline Vec128<T> load_vec_cs(const T* p) {
-    Vec128<T> r;
-#ifdef __CUDACC__
-    *reinterpret_cast<int4*>(&r) = __ldcs(reinterpret_cast<const int4*>(p));
-#else
-    memcpy((void*)&r, (const void*)p, 16);
-#endif
-    return r;
-}
-template <typename T>
-__device__ inline void store_vec_cs(T* p, const Vec128<T>& x) {
-#ifdef __CUDACC__
-    __stcs(reinterpret_cast<int4*>(p), *reinterpret_cast<const int4*>(&x));
-#else
-    memcpy((void*)p, (const void*)&x, 16);
-#endif
-}
 
 // ---- chunks: a row (or range) of n elements walked in 16-byte chunks of Vec128<T>::size
 // elements. Chunk j holds elements [j S, j S + S) of which those < n are valid; a chunk is
@@ -114,7 +101,7 @@ __device__ inline Vec128<T> load_chunk(const T* p, long c0, long n, bool vec) {
 template <typename T>
 __device__ inline Vec128<T> load_chunk_cs(const T* p, long c0, long n, bool vec) {
     constexpr int S = Vec128<T>::size;
-    if (vec && c0 + S <= n) return load_vec_cs(p + c0);
+    if (vec && c0 + S <= n) return load_vec(p + c0, true);
     return load_chunk(p, c0, n, false);
 }
 template <typename T>
@@ -126,7 +113,7 @@ __device__ inline void store_chunk(T* p, long c0, long n, bool vec, const Vec128
 template <typename T>
 __device__ inline void store_chunk_cs(T* p, long c0, long n, bool vec, const Vec128<T>& x) {
     constexpr int S = Vec128<T>::size;
-    if (vec && c0 + S <= n) return store_vec_cs(p + c0, x);
+    if (vec && c0 + S <= n) return store_vec(p + c0, x, true);
     store_chunk(p, c0, n, false, x);
 }
 // Rows of `row_elems` elements at `base` can all be moved in 128-bit chunks when the base is
