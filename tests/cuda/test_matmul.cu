@@ -49,6 +49,14 @@ static void test_linear(int N, int IN, int OUT, int ldo, int col0, bool bias, bo
     CHECK_CLOSE(from_dev(d_dw, (size_t)OUT * IN), dw, tol(3), what);
     snprintf(what, sizeof what, "matmul_backward dbias N%d OUT%d", N, OUT);
     CHECK_CLOSE(from_dev(d_db, OUT), db, tol(3), what);
+    // dinp_overwrite (beta = 0, a first write): whatever dinp held, NaN here, is not read
+    CUDA_CHECK(cudaMemset(d_dinp, 0xFF, (size_t)N * IN * sizeof(floatX)));
+    matmul_backward(d_dinp, d_dw, nullptr, d_dout + col0, ldo, d_inp, d_w, d_scr, N, IN, OUT, true);
+    Vd fresh((size_t)N * IN, 0.0), dw_unused((size_t)OUT * IN, 0.0);
+    noln::matmul_backward(fresh.data(), dw_unused.data(), (double*)nullptr, dout.data() + col0, ldo, inp.data(),
+                          w.data(), N, IN, OUT);
+    snprintf(what, sizeof what, "matmul_backward dinp_overwrite N%d IN%d OUT%d", N, IN, OUT);
+    CHECK_CLOSE(from_dev(d_dinp, (size_t)N * IN), fresh, tol(3), what);
     for (void* q : {(void*)d_inp, (void*)d_w, (void*)d_b, (void*)d_out, (void*)d_pre, (void*)d_dout, (void*)d_dinp,
                     (void*)d_dw, (void*)d_db, (void*)d_scr})
         cudaFree(q);
