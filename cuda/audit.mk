@@ -16,6 +16,7 @@ PTX_AUDIT_ARCHS   ?= sm_90 sm_80
 PTX_AUDIT_ARGS    ?= --strict-tables
 
 .PHONY: ptx-audit
+## ptx-audit: the PTX/ptxas audit of the trainer (real nvcc, no GPU): spills, stack, launch bounds, occupancy, tensor cores, 128-bit loads (docs/gpu.md)
 ptx-audit:
 	@$(PYTHON) scripts/ptx_audit.py --nvcc $(NVCC) --flags "$(NVCC_FLAGS)" --out $(PTX_AUDIT_DIR) \
 	    $(foreach u,$(PTX_AUDIT_UNITS),--unit "$(u)") $(foreach r,$(PTX_AUDIT_REQUIRE),--require-flash $(r)) \
@@ -24,5 +25,6 @@ ptx-audit:
 # make cost-model: ESTIMATED step time and MFU per preset and GPU from per-kernel FLOPs and
 # bytes (scripts/cost_model.py; its ASSUME table holds every efficiency assumption).
 .PHONY: cost-model
+## cost-model: ESTIMATED step time, tokens/s and MFU per preset and GPU from per-kernel FLOPs and bytes (kernels/README.md)
 cost-model:
 	@$(PYTHON) scripts/cost_model.py --ladder

@@ -5,6 +5,7 @@
 # weights) x tokens; the flash kernels execute 9 T x T x hs products per layer over the
 # computed causal tiles; the parameter count is GPT-2's (124,475,904 for d12 with Vp=50304).
 # Each check compares against a number computed from the shapes, never from the script.
+# needs:
 set -u
 PY=${PYTHON:-/usr/bin/python3}
 pass=0; fail=0

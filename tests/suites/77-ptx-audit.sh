@@ -8,6 +8,7 @@
 # bad.cu's six broken kernels (spill, local array, flash without mma, no launch bounds,
 # dynamic shared memory of unknown size, a memory-bound kernel without 128-bit loads) while passing good.cu's kernels in the same PTX; and the
 # occupancy arithmetic must give hand-computed H100 and A100 figures.
+# needs:
 set -u
 PY=${PYTHON:-/usr/bin/python3}
 NVCC=/usr/local/cuda/bin/nvcc
