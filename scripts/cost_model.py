@@ -83,33 +83,24 @@ V, VP = 50257, 50304
 DEPTH_OF = {"small": 12, "medium": 24, "large": 36, "xl": 48}
 
 
-def presets(path="train/presets.cpp"):
-    """name -> (tokens per step, B, T) read from train/presets.cpp (the one copy of them): each
-    row is {"name", "what", FLAGS} where FLAGS is a list of {"-flag", "value"} pairs, written
-    out or a named `const Flags X = ...;` (possibly wrapped, as in with_adam(...))."""
-    text = re.sub(r"//[^\n]*", "", open(path).read())
-    consts = {m.group(1): m.group(2) for m in re.finditer(r"const\s+Flags\s+(\w+)\s*=(.*?);", text, re.S)}
-
-    def flag(body, name):
-        m = re.search(r'\{\s*"%s"\s*,\s*"(\d+)"\s*\}' % re.escape(name), body)
-        if m:
-            return int(m.group(1))
-        for cname, cbody in consts.items():  # a named flag list the row builds on
-            if re.search(r"\b%s\b" % cname, body):
-                v = flag(cbody, name)
-                if v is not None:
-                    return v
-        return None
-
+def presets(path="docs/training.md"):
+    """name -> (tokens per step, B, T) read from the preset table of docs/training.md, which
+    tests/train/test_docs_presets.cpp keeps equal to train/presets.cpp (the one copy of the
+    presets). Every paper preset runs at T = 1024 (the table's header text says so)."""
     out = {}
-    starts = [(m.start(), m.group(1)) for m in re.finditer(r'\{\s*"([\w-]+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,', text)]
-    for j, (i, name) in enumerate(starts):
-        body = text[i:starts[j + 1][0] if j + 1 < len(starts) else len(text)]
-        vals = [flag(body, f) for f in ("-d", "-b", "-t")]
-        if None not in vals:
-            out[name] = tuple(vals)
+    cols = None
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == "preset":
+            cols = cells
+            continue
+        if cols and len(cells) == len(cols) and cells[0].startswith("`"):
+            row = dict(zip(cols, cells))
+            tokens = row["tokens/step"].replace(",", "")
+            if tokens.isdigit():  # `tiny` runs at another T ("1,024 (T = 64)"): not a GPT-2 run
+                out[row["preset"].strip("`")] = (int(tokens), int(row["-b"]), 1024)
     if "paper-b-small" not in out or "paper-b-xl" not in out:
-        raise SystemExit("cost_model: cannot read the presets' tokens/step, B, T from %s" % path)
+        raise SystemExit("cost_model: cannot read the presets' tokens/step and -b from %s" % path)
     return out
 
 
@@ -314,7 +305,7 @@ def pick_batch(tokens, T, gpus, want, g, depth):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", action="append", help="a train/presets.cpp name (default: the issue-9 targets)")
+    ap.add_argument("--preset", action="append", help="a preset name of docs/training.md (default: paper-b-small and paper-b-xl)")
     ap.add_argument("--gpus", type=int, help="GPUs (default: 1 for small/medium, 8 for large/xl)")
     ap.add_argument("--gpu", choices=sorted(GPUS), action="append")
     ap.add_argument("--batch", type=int, help="B per GPU (default: the preset's when it divides, else the largest that fits)")
@@ -322,7 +313,7 @@ def main():
     ap.add_argument("--ladder", action="store_true", help="print MFU as each LADDER improvement is added")
     ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     a = ap.parse_args()
-    pre = presets(os.path.join(a.root, "train/presets.cpp"))
+    pre = presets(os.path.join(a.root, "docs/training.md"))
     load_peaks(os.path.join(a.root, "cuda/gpu_peaks.h"))
     names = a.preset or ["paper-b-small", "paper-b-xl"]
     gpu_names = a.gpu or ["H100-SXM", "H200", "A100-SXM"]
@@ -332,7 +323,7 @@ def main():
     results = []
     for n in names:
         if n not in pre or not n.startswith("paper-"):
-            raise SystemExit("cost_model: no GPT-2 paper preset %r in train/presets.cpp" % n)
+            raise SystemExit("cost_model: no GPT-2 paper preset %r in docs/training.md" % n)
         tokens, B0, T = pre[n]
         depth = DEPTH_OF[n.rsplit("-", 1)[-1]]
         gpus = a.gpus or (8 if depth >= 36 else 1)

@@ -24,14 +24,14 @@ $(DEV_CUDA_DIR)/nvcc/%_bf16: dev/cuda/%.cu $(DEV_CUDA_DEPS)
 	$(NVCC) $(NVCC_FLAGS) $< -o $@ $(NVCC_LIBS) $(DEV_CUDA_LIBS) -lgomp
 $(DEV_CUDA_DIR)/nvcc/%_fp32: dev/cuda/%.cu $(DEV_CUDA_DEPS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCC_FLAGS) -DENABLE_FP32 $< -o $@ $(NVCC_LIBS) $(DEV_CUDA_LIBS) -lgomp
+	$(NVCC) $(NVCC_FLAGS) $(CUDA_PREC_FLAGS_FP32) $< -o $@ $(NVCC_LIBS) $(DEV_CUDA_LIBS) -lgomp
 
 $(DEV_CUDA_DIR)/emu/%_bf16: dev/cuda/%.cu $(DEV_CUDA_DEPS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) $(EMU_NVCC_FLAGS) $< -o $@ $(DEV_CUDA_LIBS)
 $(DEV_CUDA_DIR)/emu/%_fp32: dev/cuda/%.cu $(DEV_CUDA_DEPS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
-	$(EMU_NVCC) $(EMU_NVCC_FLAGS) -DENABLE_FP32 $< -o $@ $(DEV_CUDA_LIBS)
+	$(EMU_NVCC) $(EMU_NVCC_FLAGS) $(CUDA_PREC_FLAGS_FP32) $< -o $@ $(DEV_CUDA_LIBS)
 $(DEV_CUDA_DIR)/emu/%_bf16_broken_barrier: dev/cuda/%.cu $(DEV_CUDA_DEPS) $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) $(EMU_NVCC_FLAGS) -DNOLN_ATT_BROKEN_BARRIER $< -o $@ $(DEV_CUDA_LIBS)

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # scripts/cost_model.py (the ESTIMATED step time and MFU of kernels/README.md) runs on every
-# GPU and preset it prints, reads the presets from train/presets.cpp, and its kernel list keeps
+# GPU and preset it prints, reads the presets from docs/training.md's table (kept equal to train/presets.cpp by a test), and its kernel list keeps
 # three invariants derived here independently: the GEMM FLOPs of a micro-step are 6 x (matmul
 # weights) x tokens; the flash kernels execute 9 T x T x hs products per layer over the
 # computed causal tiles; the parameter count is GPT-2's (124,475,904 for d12 with Vp=50304).
 # Each check compares against a number computed from the shapes, never from the script.
 # needs:
 set -u
-PY=${PYTHON:-/usr/bin/python3}
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "PASS $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
+. tests/lib.sh
 if out=$("$PY" scripts/cost_model.py --ladder --kernels 2>&1) && echo "$out" | grep -q '^| paper-b-xl | H100-SXM | 8 |' \
    && echo "$out" | grep -q '^| paper-b-small | A100-SXM | 1 | 4 |'; then
   ok "cost_model.py prints paper-b-small (1 GPU, preset B=4) and paper-b-xl (8 GPUs) on 3 GPUs, ladder and kernel tables"
@@ -41,5 +38,4 @@ sys.exit(bad)
 PYEOF
 then ok "GEMM FLOPs = 6 x matmul weights x tokens, flash FLOPs = 9 causal-tile products per layer, d12 has 124,475,904 parameters"
 else bad "cost model invariants"; fi
-echo "cost-model: $pass passed, $fail failed"
-[ $fail = 0 ]
+report cost-model

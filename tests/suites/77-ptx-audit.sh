@@ -10,14 +10,10 @@
 # occupancy arithmetic must give hand-computed H100 and A100 figures.
 # needs:
 set -u
-PY=${PYTHON:-/usr/bin/python3}
-NVCC=/usr/local/cuda/bin/nvcc
-if [ ! -x "$NVCC" ]; then echo "nvcc not found at $NVCC: skipped"; echo "ptx-audit: 0 passed, 0 failed, 5 skipped"; exit 0; fi
+. tests/lib.sh
+need_nvcc 5 || { report ptx-audit; exit; }
 W=build/ptx-audit-selftest
 rm -rf "$W"; mkdir -p "$W"
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "PASS $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; }
 audit() {  # audit NAME [ARGS]: tests/ptx_audit/NAME.cu, flash kernel required, output in $W/NAME.out
   make --no-print-directory -s ptx-audit PTX_AUDIT_UNITS="$1:tests/ptx_audit/$1.cu" PTX_AUDIT_REQUIRE="$1" \
        PTX_AUDIT_DIR="$W/$1" PTX_AUDIT_ARCHS=sm_90 PTX_AUDIT_ARGS="--dyn-smem staged_copy_kernel=STAGE_BYTES ${2:-}" > "$W/$1.out" 2>&1
@@ -92,5 +88,4 @@ sys.exit(bad)
 PYEOF
 then ok "occupancy arithmetic matches 8 hand-computed H100 cases and 2 A100 ones"; else bad "occupancy arithmetic"; fi
 
-echo "ptx-audit: $pass passed, $fail failed"
-[ $fail = 0 ]
+report ptx-audit
