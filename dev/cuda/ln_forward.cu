@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
         snprintf(what, sizeof what, "%s: mean, rstd", NAMES[v]);
         CHECK_CLOSE(from_dev(d_mean, N), mean, 1e-5, what);
         CHECK_CLOSE(from_dev(d_rstd, N), rstd, 1e-4, what);
+        printf("  %-44s residual max err %.3g, output max err %.3g (tolerance %.3g)\n", NAMES[v],
+               max_err(from_dev(d_x, NC), x), max_err(from_dev(d_out, NC), want), tol(2));
         if (g_failed == before) passed.push_back(v);
     }
     if (a.validate_only || dev.emulated) {
