@@ -44,8 +44,8 @@ __global__ void __launch_bounds__(128) unsized_smem_kernel(float* out) {
 }
 
 // ld128: named like one of the trainer's memory-bound kernels (MEMORY_BOUND_KERNELS), but
-// every global load is a scalar 16-bit one
-__global__ void __launch_bounds__(256) gelu_backward_kernel(__nv_bfloat16* d, const __nv_bfloat16* x, int n) {
+// every global load is a scalar 16-bit one (no __launch_bounds__: BLOCK_SIZE_TABLE holds its block size)
+__global__ void gelu_backward_kernel(__nv_bfloat16* d, const __nv_bfloat16* x, int n) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) d[i] = __float2bfloat16(__bfloat162float(d[i]) * __bfloat162float(x[i]));
 }
