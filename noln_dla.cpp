@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
             else { fprintf(stderr, "noln_dla: unknown argument '%s'\n", a.c_str()); return usage(); }
         }
         if (have_text == have_tokens) fail("noln_dla: give exactly one of --text and --tokens");
+        if (have_text && text.empty()) fail("noln_dla: --text is empty: give at least one token of input");
+        if (have_tokens && token_list.empty()) fail("noln_dla: --tokens is empty: give at least one token id");
 
         ModelFile f = read_model_file(model_path);
         const GPT2Config& c = f.config;
@@ -103,7 +105,6 @@ int main(int argc, char** argv) {
 
         std::vector<int> tokens;
         if (have_text) {
-            if (text.empty()) fail("noln_dla: --text is empty: give at least one token of input");
             tokens = bpe->encode(text, true);
         } else {
             size_t s = 0;

@@ -5,7 +5,8 @@
 //   DIR/folded/, DIR/folded_split/  the exact folded export (eval/export_folded.h) of the
 //                  plain and the split model + their .ref files (check_export.py --folded)
 //   DIR/lnfree.bin, DIR/real.bin  model files of the split model and of the same weights with
-//                  every path REAL, for noln_dla (tests/suites/59-dla.sh)
+//                  every path REAL, and DIR/wide.bin (LN-free, GPT-2's 50257 tokens), for
+//                  noln_dla (tests/suites/59-dla.sh)
 // The .ref files hold the engine's (GPT2CPU) logits for the same tokens.
 #include <cstdio>
 #include <string>
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
         write_model_file(dir + "/lnfree.bin", c, p.data(), 3, &split);
         LNState real(c.num_layers);
         write_model_file(dir + "/real.bin", c, p.data(), 3, &real);
+        // GPT-2's vocabulary, so that noln_dla --text can feed it BPE tokens
+        GPT2Config wide = evaltest::tiny_config(2, 16, 2, 50257, 32);
+        LNState wide_ln = evaltest::frozen_state(wide.num_layers);
+        write_model_file(dir + "/wide.bin", wide, evaltest::random_params(wide, 5, 3.0f).data(), 3, &wide_ln);
 
         LNState off = s;
         off.path(PATH_LN2, 1).sigma *= 1.02f;
