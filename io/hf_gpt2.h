@@ -1,7 +1,8 @@
 // Hugging Face GPT-2 import and export (docs/formats.md "Hugging Face GPT-2"):
 // model.safetensors + config.json <-> our flat fp32 parameters in llm.c's order.
 // HF's Conv1D stores weights as (IN, OUT), the transpose of our (OUT, IN); wte is padded to
-// a multiple of 128 rows on import and cut back to vocab_size on export; lm_head is tied.
+// a multiple of 128 rows on import and cut back to vocab_size on export; lm_head is tied
+// (the export can write an untied one: HFWriteExtras).
 #pragma once
 #include <string>
 #include <vector>
