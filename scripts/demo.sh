@@ -136,14 +136,14 @@ TEXTS=("Call me Ishmael. Some years ago, never mind how long precisely, having l
 dla_runs() {  # LABEL MODEL: one noln_dla --json per text; prints LABEL=a.json,b.json,...
   local label=$1 model=$2 files="" i=0
   for text in "${TEXTS[@]}"; do
-    local f="$OUT/dla/${label// /_}_$i.json"
+    local f="$OUT/dla/${label//[^A-Za-z0-9]/_}_$i.json"
     "$DLA" "$model" --text "$text" --json > "$f" || die "noln_dla failed on $model (see $f)"
     files+="${files:+,}$f"; i=$((i + 1))
   done
   echo "$label=$files"
 }
 "$PY" scripts/plot_dla.py "$(dla_runs "pretrained (LN)" "$CKPT")" "$(dla_runs "vanilla FT (LN)" "$VAN")" \
-  "$(dla_runs "all LN frozen, no FT" "$FRZ")" "$(dla_runs "LN-free FT" "$LNF")" \
+  "$(dla_runs "all LN frozen (no FT)" "$FRZ")" "$(dla_runs "LN-free FT" "$LNF")" \
   --title "tiny GPT-2, ${#TEXTS[@]} texts" --table "$OUT/dla.txt" -o "$OUT/dla.png" || die "plot_dla.py failed"
 echo "one decomposition, for example:"
 "$DLA" "$LNF" --text "${TEXTS[0]}" --exact --show 8 | sed 's/^/  /' || die "noln_dla --exact failed on $LNF"
