@@ -41,6 +41,22 @@ need_nvcc() {
   skip=$((skip+$1)); echo "SKIP nvcc not found at $NVCC ($1 cases)"; return 1
 }
 
+# same_model_body A.bin B.bin: two model files hold the same header, parameters and LN state
+# byte for byte; only the checkpoint id and checksum in a v2 LN trailer (slots 6-11 of its
+# header, docs/formats.md) may differ, as they do between two runs.
+same_model_body() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import struct, sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+def masked(x):
+    L = struct.unpack_from('<i', x, 16)[0]
+    t = len(x) - 1024 - 12 * (3 * L + 1)  # where the trailer starts
+    if t <= 1024 or struct.unpack_from('<i', x, t)[0] != 20241120: return x
+    return x[:t + 24] + bytes(24) + x[t + 48:]
+sys.exit(0 if masked(a) == masked(b) else 1)
+PYEOF
+}
+
 # same_losses A/main.log B/main.log [TOL [MIN]]: the train and val losses (s:N trl:/tel:
 # lines) of two runs name the same steps, at least MIN of them (default 10), and agree within
 # TOL relative (default 1e-4). Prints the count and the worst difference; non-zero if not.
