@@ -115,7 +115,8 @@ static CheckpointFiles read_checkpoint(const std::string& dir, int step) {
     const TrainState& st = f.st;
     const ModelFile& mf = f.mf;
     if (st.step != step) fail("%s: holds step %d, its name says %d", spath.c_str(), st.step, step);
-    if (mf.run_id != st.run_id || mf.ckpt_step != step || mf.checksum != st.model_checksum)
+    const bool legacy = st.run_id == 0 && mf.run_id == 0;  // both files from before run ids
+    if (!legacy && (mf.run_id != st.run_id || mf.ckpt_step != step || mf.checksum != st.model_checksum))
         fail("%s and %s are not one checkpoint: the model file is step %d of run %016llx with "
              "checksum %016llx, the state expects step %d of run %016llx with checksum %016llx",
              mpath.c_str(), spath.c_str(), mf.ckpt_step, (unsigned long long)mf.run_id,
@@ -237,7 +238,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     const double peak = m.peak_flops();
     if (!device.empty()) log.message(device_line(device, peak, m.precision_name()));
     if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
-    else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
+    else if (a.resume && ckpts.empty()) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];
         snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",

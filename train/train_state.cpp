@@ -106,9 +106,12 @@ TrainState read_train_state(const std::string& path) {
     if (h[0] != TRAIN_STATE_MAGIC)
         fail("%s: not a noln training state file (magic %d, expected %d)", path.c_str(), h[0],
              TRAIN_STATE_MAGIC);
-    if (h[1] != TRAIN_STATE_VERSION)
-        fail("%s: unsupported training state version %d (this build reads %d)", path.c_str(), h[1],
+    // version 2 (before run ids and checksums) is still read, as a checkpoint of run id 0
+    if (h[1] != TRAIN_STATE_VERSION && h[1] != 2)
+        fail("%s: unsupported training state version %d (this build reads 2 and %d)", path.c_str(), h[1],
              TRAIN_STATE_VERSION);
+    const bool legacy = h[1] == 2;
+    if (legacy) r.hash = nullptr;
     const int L = h[5];
     uint64_t n, nm;
     memcpy(&n, &h[8], 8);
@@ -121,8 +124,10 @@ TrainState read_train_state(const std::string& path) {
     s.world = h[2];
     s.rank = h[3];
     s.step = h[4];
-    memcpy(&s.run_id, &h[12], 8);
-    memcpy(&s.model_checksum, &h[14], 8);
+    if (!legacy) {
+        memcpy(&s.run_id, &h[12], 8);
+        memcpy(&s.model_checksum, &h[14], 8);
+    }
     s.settings.resize(h[6]);
     r.read_exact(s.settings.data(), s.settings.size(), "settings");
     auto get_i = [&](const char* what) { int32_t x; r.read_exact(&x, 4, what); return x; };
@@ -152,7 +157,7 @@ TrainState read_train_state(const std::string& path) {
     r.read_exact(&s.loader[0], s.loader.size(), "data loader state");
     if (r.remaining() != 0)
         fail("%s: %llu unexpected trailing bytes", path.c_str(), (unsigned long long)r.remaining());
-    if (sum.value != stored_sum)
+    if (!legacy && sum.value != stored_sum)
         fail("%s: checksum mismatch: the header records FNV-1a %016llx, the file's bytes give "
              "%016llx (the file is damaged)", path.c_str(), (unsigned long long)stored_sum,
              (unsigned long long)sum.value);

@@ -44,6 +44,7 @@ std::string done_ckpt_path(const std::string& dir, int step);
 void write_train_state(const std::string& path, const TrainState& s);
 // Throws noln::Error naming the file on a bad magic/version, truncation, trailing bytes, a
 // checksum that does not match, or a NaN/Inf in the optimizer state or master weights.
+// Version 2 files (no run id, no checksums) are read with run_id and model_checksum 0.
 TrainState read_train_state(const std::string& path);
 
 // The steps with a DONE marker in dir, newest first (empty when there is none).
