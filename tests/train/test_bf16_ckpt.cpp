@@ -65,18 +65,9 @@ public:
 
 
 TrainArgs bf16_args() {
-    TrainArgs a;
-    a.model = "fake";
-    a.train_glob = "fake";
-    a.B = 2;
-    a.T = 4;
-    a.total_batch = 16;
+    TrainArgs a = small_run_args();
     a.steps = 10;
     a.lr_horizon = 10;
-    a.lr = 1e-2f;
-    a.warmup = 2;
-    a.final_frac = 0.1f;
-    a.val_every = 0;
     a.sigma_momentum = 0.5f;
     a.remove.at(PATH_LN2) = {3, 2};
     a.remove.at(PATH_LN1QK) = {7, 1};

@@ -25,18 +25,9 @@ using namespace noln;
 using namespace noln_test;
 
 static TrainArgs fault_args(const std::string& dir) {
-    TrainArgs a;
-    a.model = "fake";
-    a.train_glob = "fake";
-    a.B = 2;
-    a.T = 4;
-    a.total_batch = 16;
+    TrainArgs a = small_run_args();
     a.steps = 6;
-    a.lr = 1e-2f;
-    a.warmup = 2;
-    a.final_frac = 0.1f;
     a.lr_horizon = 8;  // the same LR schedule whatever -x
-    a.val_every = 0;
     a.ckpt_every = 2;
     a.out_dir = dir;
     return a;
