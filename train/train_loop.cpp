@@ -195,7 +195,12 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     int start = 1;
     uint64_t run_id = 0;
     std::string settings;
-    const std::vector<int> ckpts = a.resume ? checkpoint_steps(a.out_dir) : std::vector<int>{};
+    // rank 0's list of DONE markers, so every rank tries the same steps in the same order
+    std::vector<int> ckpts = a.resume ? checkpoint_steps(a.out_dir) : std::vector<int>{};
+    int nckpts = (int)ckpts.size();
+    dist_broadcast(&nckpts, sizeof nckpts, 0);
+    ckpts.resize(nckpts);
+    dist_broadcast(ckpts.data(), ckpts.size() * sizeof(int), 0);
     std::string skipped;
     for (int k : ckpts) {
         CheckpointFiles f;
