@@ -579,6 +579,9 @@ inline void GPT2CUDA::allreduce_gradients() {
         if (d.rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
         dist_broadcast(&id, sizeof id, 0);
         NCCL_CHECK(ncclCommInitRank(&nccl_, d.world, id, d.rank));
+        // Faults (host/dist.h): an error on any rank outside an agreement point ends the job
+        // through dist_abort(); the place to abort this communicator first (ncclCommAbort)
+        // is a dist_on_abort(...) hook registered here (not done yet: issue 10, item 6).
     }
 #if defined(ENABLE_FP32)
     const ncclDataType_t type = ncclFloat;
