@@ -109,17 +109,27 @@ static int run_state(const char* model_path, const char* state_path) {
            c.num_layers, c.num_heads, c.channels, c.vocab_size, c.padded_vocab_size, state_path, s.B, s.T);
     GPT2CUDA m(mf);
     m.set_aux_lambda(s.has_trailer ? s.aux_lambda : 0.0f);
-    ForwardResult r = m.forward(s.x.data(), s.y.data(), s.B, s.T);
-    std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
-    m.get_logits(logits.data());
-    compare("logits", logits.data(), s.logits.data(), logits.size(), TOL_FWD);
-    const float loss = r.ce + r.aux;
-    compare("loss", &loss, &s.loss, 1, TOL_FWD);
-    m.zero_grad();
-    m.backward(1.0f);
-    std::vector<float> g(num_parameters(c));
-    m.get_gradients(g.data());
-    compare_grads(c, g.data(), s.grads.data(), TOL_GRAD_STATE);
+    // both GELU paths: our kernels (the default) and cuBLASLt's epilogue (kernels/matmul.cuh)
+    for (GeluImpl gi : {GeluImpl::Kernels, GeluImpl::Epilogue}) {
+        m.set_gelu_impl(gi);
+        const long fallbacks = g_gelu_epilogue_fallbacks;
+        printf("GELU: %s\n", gi == GeluImpl::Kernels ? "our kernels" : "cuBLASLt epilogue");
+        ForwardResult r = m.forward(s.x.data(), s.y.data(), s.B, s.T);
+        std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
+        m.get_logits(logits.data());
+        compare("logits", logits.data(), s.logits.data(), logits.size(), TOL_FWD);
+        const float loss = r.ce + r.aux;
+        compare("loss", &loss, &s.loss, 1, TOL_FWD);
+        m.zero_grad();
+        m.backward(1.0f);
+        std::vector<float> g(num_parameters(c));
+        m.get_gradients(g.data());
+        compare_grads(c, g.data(), s.grads.data(), TOL_GRAD_STATE);
+        if (gi == GeluImpl::Epilogue && g_gelu_epilogue_fallbacks != fallbacks)
+            printf("  (cuBLASLt refused the epilogue for %ld GEMMs: our kernels ran instead)\n",
+                   g_gelu_epilogue_fallbacks - fallbacks);
+    }
+    m.set_gelu_impl(GeluImpl::Kernels);
     if (s.has_trailer && !s.step_losses.empty()) {
         GPT2CUDA m2(mf);
         m2.set_aux_lambda(s.aux_lambda);
@@ -138,6 +148,40 @@ static int run_state(const char* model_path, const char* state_path) {
 }
 
 // ---- mode 2: self-contained, the CPU model as the reference
+
+// One forward and backward of both models on the batch (parameters and LN state set):
+// logits, losses, observations, every gradient and the gradient norm compared.
+static void first_step(GPT2CPU& cpu, GPT2CUDA& gpu, const std::vector<int>& in, const std::vector<int>& tg, int B,
+                       int T, bool aux, ForwardResult* rc, ForwardResult* rg) {
+    const GPT2Config& c = cpu.config();
+    const int N = B * T;
+    *rc = cpu.forward(in.data(), tg.data(), B, T);
+    *rg = gpu.forward(in.data(), tg.data(), B, T);
+    std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
+    cpu.get_logits(lc.data());
+    gpu.get_logits(lg.data());
+    compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
+    compare("ce", &rg->ce, &rc->ce, 1, TOL_FWD);
+    if (aux) compare("aux", &rg->aux, &rc->aux, 1, TOL_FWD);
+    report(rg->ntargets == rc->ntargets) || printf("  FAIL ntargets %ld vs %ld\n", rg->ntargets, rc->ntargets);
+    std::vector<float> tlc(N), tlg(N);
+    cpu.get_token_losses(tlc.data());
+    gpu.get_token_losses(tlg.data());
+    compare("token losses", tlg.data(), tlc.data(), N, TOL_FWD);
+    const std::vector<float> oc = flatten_obs(cpu.sigma_obs()), og = flatten_obs(gpu.sigma_obs());
+    compare("sigma obs", og.data(), oc.data(), oc.size(), TOL_FWD);
+    cpu.zero_grad();
+    gpu.zero_grad();
+    cpu.backward(1.0f);
+    gpu.backward(1.0f);
+    std::vector<float> g(num_parameters(c)), gref(g.size());
+    cpu.get_gradients(gref.data());
+    gpu.get_gradients(g.data());
+    compare_grads(c, g.data(), gref.data());
+    const float nc = cpu.grad_norm(), ng = gpu.grad_norm();
+    compare("grad norm", &ng, &nc, 1, TOL_GRAD);
+}
+
 struct Case {
     std::string name;
     LNState ln;
@@ -233,7 +277,7 @@ static int run_builtin() {
     }
     GPT2CUDA gpu(c);  // one model for every case: the LN state changes by a device copy
     const size_t P = params.size();
-    std::vector<float> zeros(P, 0.0f), g(P), gref(P);
+    std::vector<float> zeros(P, 0.0f);
     AdamW h;
     h.lr = 1e-3f;
     h.weight_decay = 0.1f;
@@ -252,31 +296,9 @@ static int run_builtin() {
         gpu.set_ln_state(k.ln);
         gpu.set_aux_lambda(k.aux_lambda);
 
-        ForwardResult rc = cpu.forward(in.data(), tg.data(), B, T);
-        ForwardResult rg = gpu.forward(in.data(), tg.data(), B, T);
+        ForwardResult rc, rg;
+        first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
         std::vector<float> lc((size_t)N * c.vocab_size), lg(lc.size());
-        cpu.get_logits(lc.data());
-        gpu.get_logits(lg.data());
-        compare("logits", lg.data(), lc.data(), lc.size(), TOL_FWD);
-        compare("ce", &rg.ce, &rc.ce, 1, TOL_FWD);
-        if (k.aux_lambda > 0) compare("aux", &rg.aux, &rc.aux, 1, TOL_FWD);
-        report(rg.ntargets == rc.ntargets) || printf("  FAIL ntargets %ld vs %ld\n", rg.ntargets, rc.ntargets);
-        std::vector<float> tlc(N), tlg(N);
-        cpu.get_token_losses(tlc.data());
-        gpu.get_token_losses(tlg.data());
-        compare("token losses", tlg.data(), tlc.data(), N, TOL_FWD);
-        const std::vector<float> oc = flatten_obs(cpu.sigma_obs()), og = flatten_obs(gpu.sigma_obs());
-        compare("sigma obs", og.data(), oc.data(), oc.size(), TOL_FWD);
-
-        cpu.zero_grad();
-        gpu.zero_grad();
-        cpu.backward(1.0f);
-        gpu.backward(1.0f);
-        cpu.get_gradients(gref.data());
-        gpu.get_gradients(g.data());
-        compare_grads(c, g.data(), gref.data());
-        const float nc = cpu.grad_norm(), ng = gpu.grad_norm();
-        compare("grad norm", &ng, &nc, 1, TOL_GRAD);
 
         // 10 AdamW steps on this batch (the step-1 gradients above are the first step's)
         std::vector<float> lossc, lossg;
@@ -374,6 +396,27 @@ static int run_builtin() {
                mf.version);
         report(same);
     }
+    // the GELU epilogue path (kernels/matmul.cuh) on the first and the aux-loss case: forward
+    // and gradients against the CPU model; at these shapes cuBLASLt must accept it (no fallback)
+    gpu.set_gelu_impl(GeluImpl::Epilogue);
+    const long fallbacks = g_gelu_epilogue_fallbacks;
+    for (const Case& k : make_cases(c, o0, eot)) {
+        if (k.name != make_cases(c, o0, eot).front().name && k.aux_lambda == 0) continue;
+        printf("case: %s, GELU in the cuBLASLt epilogue\n", k.name.c_str());
+        GPT2CPU cpu(c);
+        cpu.set_parameters(params.data());
+        cpu.set_ln_state(k.ln);
+        cpu.set_aux_lambda(k.aux_lambda);
+        gpu.set_parameters(params.data());
+        gpu.set_ln_state(k.ln);
+        gpu.set_aux_lambda(k.aux_lambda);
+        ForwardResult rc, rg;
+        first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
+    }
+    const bool fused = g_gelu_epilogue_fallbacks == fallbacks;
+    printf("  %-4s the GELU epilogue ran fused (%ld fallbacks)\n", fused ? "OK" : "FAIL", g_gelu_epilogue_fallbacks - fallbacks);
+    report(fused);
+    gpu.set_gelu_impl(GeluImpl::Kernels);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

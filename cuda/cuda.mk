@@ -54,6 +54,6 @@ PROGRAMS += test_gpt2 train_gpt2_noln
 endif
 
 .PHONY: gpu-check
-## gpu-check: on a machine with a GPU, every check only real hardware can make, and a verdict (docs/gpu.md)
+## gpu-check: on a machine with a GPU, every check only real hardware can make, a verdict and build/gpu-check/summary.txt in under 10 min (DRY_RUN=1: print the plan; GPU_CHECK_ONLY=part,...; docs/gpu.md)
 gpu-check:
-	@bash dev/cuda/gpu_check.sh
+	@DRY_RUN=$(DRY_RUN) GPU_CHECK_ONLY=$(GPU_CHECK_ONLY) bash dev/cuda/gpu_check.sh

@@ -117,7 +117,7 @@ public:
     GPT2CUDA& operator=(const GPT2CUDA&) = delete;
     ~GPT2CUDA() override {
         // no throwing from a destructor: errors here are ignored on purpose
-        dist_remove_abort_hook(this);
+        if (abort_hook_) dist_remove_abort_hook(abort_hook_);
         for (void* p : allocs_) cudaFree(p);
         if (nccl_) ncclCommDestroy(nccl_);
     }
@@ -260,12 +260,18 @@ public:
     }
     const char* precision_name() const override { return PRECISION_NAME; }
 
+    // How the MLP's GELU runs (kernels/matmul.cuh): our own kernels (default) or cuBLASLt's
+    // epilogue, which falls back to our kernels where cuBLASLt refuses it.
+    void set_gelu_impl(GeluImpl g) { gelu_impl_ = g; }
+    GeluImpl gelu_impl() const { return gelu_impl_; }
+
 private:
     GPT2Config cfg_;
     LNState ln_;
     SigmaObs obs_;
     float aux_lambda_ = 0.0f;
     int recompute_ = 0;
+    GeluImpl gelu_impl_ = GeluImpl::Kernels;  // -r 1 uses Kernels whatever this says (forward())
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
     // ZeRO-1: this rank's shard [shard_first_, shard_first_ + shard_) of the flat parameters
@@ -273,6 +279,7 @@ private:
     size_t shard_ = 0, shard_first_ = 0, padded_ = 0;
     std::vector<void*> allocs_;
     ncclComm_t nccl_ = nullptr;
+    int abort_hook_ = 0;  // dist_on_abort id (0: none)
 
     floatX *params_ = nullptr, *grads_ = nullptr;
     float *m_ = nullptr, *v_ = nullptr, *master_ = nullptr;
@@ -295,7 +302,7 @@ private:
            *attproj_ = nullptr, *residual2_ = nullptr, *ln2_ = nullptr, *fch_ = nullptr,
            *fch_gelu_ = nullptr, *fcproj_ = nullptr, *residual3_ = nullptr, *lnf_ = nullptr, *logits_ = nullptr;
     float *ln1_mean_ = nullptr, *ln1_rstd_ = nullptr, *ln1v_rstd_ = nullptr, *ln2_mean_ = nullptr,
-          *ln2_rstd_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr, *losses_ = nullptr,
+          *ln2_rstd_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr, *losses_ = nullptr, *lse_ = nullptr,
           *aux_sigma_ = nullptr, *obs_partial_ = nullptr, *att_lse_ = nullptr;
     // Backward scratch (activation gradients are reused layer by layer, as on the CPU).
     floatX *dres_ = nullptr, *dln_ = nullptr, *dlnv_ = nullptr, *dqkv_ = nullptr, *datty_ = nullptr,
@@ -354,7 +361,8 @@ private:
     LNSiteForward ln_site(SiteKind s, int l) const;
     // The site's backward: dout1 (and dout2, the V path's, on a split ln_1) into dres_ and
     // the site's gamma/beta gradients.
-    void ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2 = nullptr);
+    // dx_overwrite: dres_ is written, not added to (the first gradient to reach it).
+    void ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2 = nullptr, bool dx_overwrite = false);
 };
 
 // The kernels' scratch sizes that host/device_buffers.h (and so the memory plan) assumes.
@@ -386,7 +394,7 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
                      &fch_, &fch_gelu_, &fcproj_, &residual3_, &lnf_, &logits_};
     for (int i = 0; i < (int)(sizeof xs / sizeof *xs); i++) *xs[i] = (floatX*)p[ACT_ENCODED + i];
     float** fs[] = {&att_lse_, &ln1_mean_, &ln1_rstd_, &ln1v_rstd_, &ln2_mean_, &ln2_rstd_, &lnf_mean_, &lnf_rstd_,
-                    &losses_, &aux_sigma_, &obs_partial_};
+                    &losses_, &lse_, &aux_sigma_, &obs_partial_};
     for (int i = 0; i < (int)(sizeof fs / sizeof *fs); i++) *fs[i] = (float*)p[ACT_ATT_LSE + i];
     floatX** ds[] = {&dres_, &dln_, &dlnv_, &dqkv_, &datty_, &dfch_, &dfchg_};
     for (int i = 0; i < (int)(sizeof ds / sizeof *ds); i++) *ds[i] = (floatX*)p[ACT_DRES + i];
@@ -452,21 +460,18 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
-        if (recompute_ >= 1) {  // GELU as the backward will recompute it, bit for bit
-            matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C, param(P_FCB) + l * 4 * C,
-                           (int)N, C, 4 * C);
-            gelu_forward(l_fchg, l_fch, (long)NC * 4);
-        } else {
-            matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
-                                param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
-        }
+        // -r 1: GELU by our kernels (the epilogue's rounding may differ), as the backward
+        // recomputes it, bit for bit; otherwise the set_gelu_impl choice
+        matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
+                            param(P_FCB) + l * 4 * C, (int)N, C, 4 * C,
+                            recompute_ >= 1 ? GeluImpl::Kernels : gelu_impl_);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
     floatX* h = residual3_ + (L - 1) * NC;
     ln_path_forward(ln_site(SITE_LNF, 0));
     matmul_forward(logits_, Vp, lnf_, param(P_WTE), nullptr, (int)N, C, Vp);
-    classifier(losses_, logits_, tg ? targets_ : nullptr, 0.0f, false, (int)N, V, Vp);
+    classifier(losses_, logits_, tg ? targets_ : nullptr, 0.0f, false, (int)N, V, Vp, lse_);
     if (aux_lambda_ > 0)
         aux_loss_forward(aux_sigma_, aux_out_, h, inputs_, B, T, C, ln_.eot_token, aux_lambda_);
 
@@ -515,14 +520,15 @@ inline void GPT2CUDA::backward(float scale) {
     const int N = B * T;
     const size_t NC = (size_t)N * C;
     auto zero = [](floatX* p, size_t n) { CUDA_CHECK(cudaMemset(p, 0, n * sizeof(floatX))); };
+    // Activation gradients are first written with beta = 0 / overwrite flags (no memsets):
+    // `true` below marks a first write.
 
-    classifier(nullptr, logits_, targets_, ntargets_ ? scale / (float)ntargets_ : 0.0f, true, N, V, Vp);
+    // the forward's log-sum-exps: each logit is read once and overwritten by its gradient
+    classifier(nullptr, logits_, targets_, ntargets_ ? scale / (float)ntargets_ : 0.0f, true, N, V, Vp, lse_, true);
     floatX* dlogits = logits_;
-    zero(dln_, NC);
-    matmul_backward(dln_, grad(P_WTE), nullptr, dlogits, Vp, lnf_, param(P_WTE), bias_scratch_, N, C, Vp);
+    matmul_backward(dln_, grad(P_WTE), nullptr, dlogits, Vp, lnf_, param(P_WTE), bias_scratch_, N, C, Vp, true);
     const floatX* h = residual3_ + (L - 1) * NC;
-    zero(dres_, NC);
-    ln_site_grad(SITE_LNF, 0, dln_);
+    ln_site_grad(SITE_LNF, 0, dln_, nullptr, true);
     if (aux_lambda_ > 0) aux_loss_backward(dres_, h, aux_sigma_, aux_out_, scale * aux_lambda_, B, T, C);
 
     for (int l = L - 1; l >= 0; l--) {
@@ -530,35 +536,29 @@ inline void GPT2CUDA::backward(float scale) {
         floatX* dqkvw = grad(P_QKVW) + (size_t)l * 3 * C * C;
         floatX* dqkvb = grad(P_QKVB) + (size_t)l * 3 * C;
         // MLP branch: dres holds d(residual3) = d(fcproj).
-        zero(dfchg_, NC * 4);
         const floatX* l_fchg = fch_gelu_ + l * NC * 4;
         if (recompute_ >= 1) {  // -r 1: this layer's GELU output again, into the one buffer
             gelu_forward(fch_gelu_, fch_ + l * NC * 4, (long)NC * 4);
             l_fchg = fch_gelu_;
         }
         matmul_backward(dfchg_, grad(P_FCPROJW) + (size_t)l * 4 * C * C, grad(P_FCPROJB) + l * C, dres_, C,
-                        l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N, 4 * C, C);
-        zero(dfch_, NC * 4);
-        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4);
-        zero(dln_, NC);
+                        l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N, 4 * C, C, true);
+        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, 0, true);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
-                        ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C);
+                        ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C, true);
         ln_site_grad(SITE_LN2, l, dln_);
         // Attention branch: dres holds d(residual2) = d(attproj).
-        zero(datty_, NC);
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
-                        atty_ + l * NC, param(P_ATTPROJW) + (size_t)l * C * C, bias_scratch_, N, C, C);
+                        atty_ + l * NC, param(P_ATTPROJW) + (size_t)l * C * C, bias_scratch_, N, C, C, true);
         zero(dqkv_, NC * 3);
         attention_backward(dqkv_, att_d_, datty_, qkv_ + l * NC * 3, atty_ + l * NC, att_lse_ + l * (size_t)N * NH,
                            B, T, C, NH);
-        zero(dln_, NC);
         if (ln_.ln1_split(l)) {
-            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C);
-            zero(dlnv_, NC);
+            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C, true);
             matmul_backward(dlnv_, dqkvw + (size_t)2 * C * C, dqkvb + 2 * C, dqkv_ + 2 * C, 3 * C, ln1v_ + l * NC,
-                            qkvw + (size_t)2 * C * C, bias_scratch_, N, C, C);
+                            qkvw + (size_t)2 * C * C, bias_scratch_, N, C, C, true);
         } else {
-            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 3 * C);
+            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 3 * C, true);
         }
         // one kernel for both paths when split: they share the input, gamma and beta
         ln_site_grad(SITE_LN1, l, dln_, dlnv_);
@@ -612,12 +612,13 @@ inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
     return a;
 }
 
-inline void GPT2CUDA::ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2) {
+inline void GPT2CUDA::ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2, bool dx_overwrite) {
     const LNSiteForward f = ln_site(s, l);
     LNSiteBackward g = ln_site_backward(f);
     g.p1.dout = dout1;
     if (f.p2.out) g.p2.dout = dout2;
     g.dx = dres_;
+    g.dx_overwrite = dx_overwrite;
     g.dw = grads_ + (f.w - params_);  // gradients share the parameters' layout
     g.db = grads_ + (f.b - params_);
     g.scratch = ln_scratch_;
@@ -631,12 +632,13 @@ inline ncclComm_t GPT2CUDA::comm() {
         if (d.rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
         dist_broadcast(&id, sizeof id, 0);
         NCCL_CHECK(ncclCommInitRank(&nccl_, d.world, id, d.rank));
-        // a failing rank aborts the communicator before MPI_Abort (host/dist.h)
-        dist_on_abort([](void* self) {
-            GPT2CUDA* m = (GPT2CUDA*)self;
-            if (m->nccl_) ncclCommAbort(m->nccl_);
-            m->nccl_ = nullptr;
-        }, this);
+        // Faults (host/dist.h): an error on any rank outside an agreement point ends the job
+        // through dist_abort(); this hook aborts the communicator first, so no NCCL call on
+        // this rank stays blocked (removed again by the destructor)
+        abort_hook_ = dist_on_abort([this] {
+            if (nccl_) ncclCommAbort(nccl_);
+            nccl_ = nullptr;
+        });
     }
     return nccl_;
 }

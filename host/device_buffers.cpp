@@ -57,6 +57,7 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_LNF_MEAN] = {"LN statistics", BUF_F32, N};
     b[ACT_LNF_RSTD] = {"LN statistics", BUF_F32, N};
     b[ACT_LOSSES] = {"token losses", BUF_F32, N};
+    b[ACT_LSE] = {"logit log-sum-exps", BUF_F32, N};  // the forward's, read by the classifier backward
     b[ACT_AUX_SIGMA] = {"aux loss sigmas", BUF_F32, N};
     b[ACT_OBS_PARTIAL] = {"sigma observation partials", BUF_F32, 2 * cdiv(N, SCRATCH_LN_ROWS_PER_BLOCK)};
     b[ACT_DRES] = {"backward scratch (dres)", BUF_X, NC};

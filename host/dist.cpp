@@ -2,10 +2,12 @@
 
 #include <mpi.h>
 
+#include <time.h>
+
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdio>
 #include <vector>
 
 #include "host/error.h"
@@ -92,33 +94,72 @@ void dist_broadcast(void* buf, size_t bytes, int root) {
     });
 }
 
+// Completes a non-blocking collective, polling with a growing sleep (50 us to 5 ms) rather
+// than spinning: a rank waiting while another writes a checkpoint stays idle.
+static void wait_idle(MPI_Request& req) {
+    long ns = 50000;
+    for (;;) {
+        int done = 0;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        timespec ts{0, ns};
+        nanosleep(&ts, nullptr);
+        if (ns < 5000000) ns *= 2;
+    }
+}
+
 void dist_barrier() {
-    if (g_mpi && g_dist.world > 1) MPI_Barrier(MPI_COMM_WORLD);
+    if (!g_mpi || g_dist.world == 1) return;
+    MPI_Request req;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    wait_idle(req);
+}
+
+std::string dist_first_error(const std::string& local_error) {
+    if (!g_mpi || g_dist.world == 1) return local_error;
+    // the lowest failing rank (world when none), then its message's length and text
+    int mine = local_error.empty() ? g_dist.world : g_dist.rank, first = 0;
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    if (first == g_dist.world) return "";
+    int len = first == g_dist.rank ? (int)local_error.size() : 0;
+    MPI_Ibcast(&len, 1, MPI_INT, first, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    std::string msg = first == g_dist.rank ? local_error : std::string((size_t)len, '\0');
+    MPI_Ibcast(&msg[0], len, MPI_CHAR, first, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    return "rank " + std::to_string(first) + ": " + msg;
 }
 
 namespace {
 struct AbortHook {
-    void (*fn)(void*);
-    void* arg;
+    int id;
+    std::function<void()> fn;
 };
 std::vector<AbortHook>& abort_hooks() {
-    static std::vector<AbortHook> h;
-    return h;
+    static std::vector<AbortHook> hooks;
+    return hooks;
 }
 }  // namespace
 
-void dist_on_abort(void (*hook)(void*), void* arg) { abort_hooks().push_back({hook, arg}); }
-void dist_remove_abort_hook(void* arg) {
+int dist_on_abort(std::function<void()> hook) {
+    static int next = 0;
+    abort_hooks().push_back({++next, std::move(hook)});
+    return next;
+}
+
+void dist_remove_abort_hook(int id) {
     auto& h = abort_hooks();
     for (size_t i = h.size(); i-- > 0;)
-        if (h[i].arg == arg) h.erase(h.begin() + i);
+        if (h[i].id == id) h.erase(h.begin() + i);
 }
 
 void dist_abort(int code) {
-    auto hooks = abort_hooks();  // a hook may remove itself
-    for (const AbortHook& h : hooks) h.fn(h.arg);
     fflush(stdout);
     fflush(stderr);
+    const std::vector<AbortHook> hooks = abort_hooks();  // a hook may remove itself
+    for (const AbortHook& h : hooks) h.fn();
     if (g_mpi && g_dist.world > 1) MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);
 }

@@ -1,8 +1,24 @@
 // Data parallelism on the host side: which rank this process is, and the few collectives
 // the CPU backend and the loop need. Works unchanged in a plain single process (no mpirun):
 // dist_init() then reports rank 0 of 1 and every collective is a no-op.
+//
+// Faults (docs/training.md "Faults"): no rank may be left waiting in a collective that
+// another rank will never reach. Two mechanisms, both here:
+//  - agreement points: code that may fail on some ranks only (setup, resume, checkpoint
+//    writes, the export) runs in dist_collectively(); afterwards every rank learns whether
+//    any rank failed and, if so, every rank throws AgreedError with the first failing
+//    rank's message, so the whole job stops cleanly (exit 1 everywhere);
+//  - anywhere else (an error in the middle of a step, between the collectives of the
+//    forward, backward and all-reduce): the failing rank prints its message and calls
+//    dist_abort(), which runs the abort hooks and then MPI_Abort, ending every rank.
+// A backend with its own communicator registers an abort hook (dist_on_abort): the CUDA
+// trainer's NCCL communicator is aborted there (ncclCommAbort) before MPI_Abort.
 #pragma once
 #include <cstddef>
+#include <functional>
+#include <string>
+
+#include "host/error.h"
 
 namespace noln {
 
@@ -24,14 +40,40 @@ void dist_allreduce_max(double* buf, size_t n);
 // Every rank's `bytes` from mine into all (world * bytes), in rank order.
 void dist_allgather(const void* mine, size_t bytes, void* all);
 void dist_broadcast(void* buf, size_t bytes, int root = 0);
+// Waits for every rank without spinning a core (ranks waiting for rank 0's file writes).
 void dist_barrier();
 
-// Faults: a rank that fails where the others may be waiting in a collective ends the whole
-// job. dist_abort runs the hooks registered with dist_on_abort (the CUDA model's is
-// ncclCommAbort, so no NCCL call stays blocked), then MPI_Abort; in a single process it
-// only runs the hooks. (Minimal: issue 11 builds the host side of this, which this meets.)
-void dist_on_abort(void (*hook)(void*), void* arg);
-void dist_remove_abort_hook(void* arg);
+// An error every rank has agreed on (so no rank needs to abort the others).
+struct AgreedError : Error {
+    using Error::Error;
+};
+
+// Every rank calls it at the same point with its own error ("" for none). Returns "" when
+// no rank failed, otherwise the message of the lowest failing rank, prefixed "rank R: "
+// when there are several ranks, the same text on every rank. Waits without spinning.
+std::string dist_first_error(const std::string& local_error);
+
+// Runs f on every rank, then agrees: throws AgreedError (on every rank) when f threw on any.
+template <class F>
+void dist_collectively(F&& f) {
+    std::string err;
+    try {
+        f();
+    } catch (const std::exception& e) {
+        err = e.what();
+        if (err.empty()) err = "unknown error";
+    }
+    err = dist_first_error(err);
+    if (!err.empty()) throw AgreedError(err);
+}
+
+// Hooks run by dist_abort before MPI_Abort, in registration order (the CUDA model's is
+// ncclCommAbort, so no NCCL call stays blocked). Returns the hook's id, for an owner that
+// goes away first (the model's destructor) to remove it with dist_remove_abort_hook.
+int dist_on_abort(std::function<void()> hook);
+void dist_remove_abort_hook(int id);
+// Ends every rank of the job with exit status `code`: the abort hooks, then MPI_Abort (or
+// plain exit in a single process). For an error outside dist_collectively.
 [[noreturn]] void dist_abort(int code);
 
 }  // namespace noln

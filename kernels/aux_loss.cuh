@@ -10,12 +10,12 @@
 
 constexpr int AUX_THREADS = 256;
 
-__global__ void aux_sigma_kernel(float* sigma, const floatX* h, int N, int C) {
+__global__ void aux_sigma_kernel(float* sigma, const floatX* h, int N, int C, bool vec) {
     const int lane = threadIdx.x % 32;
     const int row = blockIdx.x * (AUX_THREADS / 32) + threadIdx.x / 32;
     if (row >= N) return;
     float m;
-    const float sd = ln_row_sd(h + (long)row * C, C, lane, &m);  // the LN site's statistic
+    const float sd = ln_row_sd(h + (long)row * C, C, lane, vec, &m);  // the LN site's statistic
     if (lane == 0) sigma[row] = sd;
 }
 
@@ -46,7 +46,7 @@ __global__ void aux_reduce_kernel(float* out, const float* sigma, const int* inp
 inline void aux_loss_forward(float* sigma, float* out, const floatX* h, const int* inputs, int B, int T, int C,
                              int eot, float lambda, cudaStream_t stream = 0) {
     const int N = B * T;
-    aux_sigma_kernel<<<ceil_div(N, AUX_THREADS / 32), AUX_THREADS, 0, stream>>>(sigma, h, N, C);
+    aux_sigma_kernel<<<ceil_div(N, AUX_THREADS / 32), AUX_THREADS, 0, stream>>>(sigma, h, N, C, rows_vec_ok(h, C));
     CUDA_CHECK_LAUNCH();
     aux_reduce_kernel<<<1, 1024, 0, stream>>>(out, sigma, inputs, N, T, eot, lambda);
     CUDA_CHECK_LAUNCH();
@@ -54,25 +54,32 @@ inline void aux_loss_forward(float* sigma, float* out, const floatX* h, const in
 
 // dh += dloss * dL/dh / lambda, i.e. pass dloss = scale * lambda. S (out[0]) is a constant.
 __global__ void aux_backward_kernel(floatX* dh, const floatX* h, const float* sigma, const float* out,
-                                    float dloss, int N, int C) {
+                                    float dloss, int N, int C, bool vec) {
     const int lane = threadIdx.x % 32;
     const int row = blockIdx.x * (AUX_THREADS / 32) + threadIdx.x / 32;
     if (row >= N) return;
     const floatX* x = h + (long)row * C;
+    floatX* d = dh + (long)row * C;
     float s = 0.0f;
-    for (int c = lane; c < C; c += 32) s += to_float(x[c]);
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> v = load_chunk(x, c0, C, vec);
+        for (int k = 0; k < LN_S; k++) s += v.get(k);
+    }
     const float m = warp_sum(s) / C;
     const float sg = sigma[row];
     const float k = dloss * 2.0f * (sg - out[0]) / N / (C * sg);
-    for (int c = lane; c < C; c += 32) {
-        const long i = (long)row * C + c;
-        dh[i] = from_float<floatX>(to_float(dh[i]) + k * (to_float(x[c]) - m));
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> v = load_chunk(x, c0, C, vec);
+        Vec128<floatX> o = load_chunk(d, c0, C, vec);
+        for (int j = 0; j < LN_S; j++) o.set(j, o.get(j) + k * (v.get(j) - m));
+        store_chunk(d, c0, C, vec, o);
     }
 }
 
 inline void aux_loss_backward(floatX* dh, const floatX* h, const float* sigma, const float* out, float dloss,
                               int B, int T, int C, cudaStream_t stream = 0) {
     const int N = B * T;
-    aux_backward_kernel<<<ceil_div(N, AUX_THREADS / 32), AUX_THREADS, 0, stream>>>(dh, h, sigma, out, dloss, N, C);
+    aux_backward_kernel<<<ceil_div(N, AUX_THREADS / 32), AUX_THREADS, 0, stream>>>(
+        dh, h, sigma, out, dloss, N, C, rows_vec_ok(h, C) && rows_vec_ok(dh, C));
     CUDA_CHECK_LAUNCH();
 }

@@ -33,7 +33,7 @@ typedef __nv_bfloat16 floatX;
 // After a launch: configuration errors surface here instead of at the next sync.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 
-inline int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
+__host__ __device__ inline int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
 
 // ---- conversions: one spelling for both precisions
 __device__ __host__ inline float to_float(float x) { return x; }
@@ -54,27 +54,74 @@ struct alignas(16) Vec128 {
     __device__ __host__ float get(int i) const { return to_float(v[i]); }
     __device__ __host__ void set(int i, float x) { v[i] = from_float<T>(x); }
 };
-// nvcc: one int4 access (a single 128-bit instruction). g++ (the emulator) would be free
-// to miscompile that type pun under strict aliasing, so it gets memcpy.
+// nvcc: one int4 access (a single 128-bit instruction); `streaming` adds the evict-first
+// hint (__ldcs/__stcs) for data read or written once per kernel, so it does not push reused
+// data out of L1/L2. g++ (the emulator) would be free to miscompile that type pun under
+// strict aliasing, so it gets memcpy (and no hint).
 template <typename T>
-__device__ inline Vec128<T> load_vec(const T* p) {
+__device__ inline Vec128<T> load_vec(const T* p, bool streaming = false) {
     Vec128<T> r;
 #ifdef __CUDACC__
-    *reinterpret_cast<int4*>(&r) = *reinterpret_cast<const int4*>(p);
+    const int4* q = reinterpret_cast<const int4*>(p);
+    *reinterpret_cast<int4*>(&r) = streaming ? __ldcs(q) : *q;
 #else
+    (void)streaming;
     memcpy((void*)&r, (const void*)p, 16);
 #endif
     return r;
 }
 template <typename T>
-__device__ inline void store_vec(T* p, const Vec128<T>& x) {
+__device__ inline void store_vec(T* p, const Vec128<T>& x, bool streaming = false) {
 #ifdef __CUDACC__
-    *reinterpret_cast<int4*>(p) = *reinterpret_cast<const int4*>(&x);
+    int4* q = reinterpret_cast<int4*>(p);
+    const int4 v = *reinterpret_cast<const int4*>(&x);
+    if (streaming) __stcs(q, v);
+    else *q = v;
 #else
+    (void)streaming;
     memcpy((void*)p, (const void*)&x, 16);
 #endif
 }
 inline bool is_aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+
+// ---- chunks: a row (or range) of n elements walked in 16-byte chunks of Vec128<T>::size
+// elements. Chunk j holds elements [j S, j S + S) of which those < n are valid; a chunk is
+// one 128-bit access when `vec` (the host checked base alignment and that n leaves every
+// chunk start aligned) and it lies wholly inside, else element by element, padded with
+// zeros. The caller's arithmetic sees the same values in the same order either way, so
+// the vector and scalar paths give bitwise identical results.
+template <typename T>
+__device__ inline Vec128<T> load_chunk(const T* p, long c0, long n, bool vec) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return load_vec(p + c0);
+    Vec128<T> r;
+    for (int k = 0; k < S; k++) r.v[k] = c0 + k < n ? p[c0 + k] : from_float<T>(0.0f);
+    return r;
+}
+template <typename T>
+__device__ inline Vec128<T> load_chunk_cs(const T* p, long c0, long n, bool vec) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return load_vec(p + c0, true);
+    return load_chunk(p, c0, n, false);
+}
+template <typename T>
+__device__ inline void store_chunk(T* p, long c0, long n, bool vec, const Vec128<T>& x) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return store_vec(p + c0, x);
+    for (int k = 0; k < S && c0 + k < n; k++) p[c0 + k] = x.v[k];
+}
+template <typename T>
+__device__ inline void store_chunk_cs(T* p, long c0, long n, bool vec, const Vec128<T>& x) {
+    constexpr int S = Vec128<T>::size;
+    if (vec && c0 + S <= n) return store_vec(p + c0, x, true);
+    store_chunk(p, c0, n, false, x);
+}
+// Rows of `row_elems` elements at `base` can all be moved in 128-bit chunks when the base is
+// 16-byte aligned and every row starts on a 16-byte boundary.
+template <typename T>
+inline bool rows_vec_ok(const T* base, long row_elems) {
+    return base == nullptr || (is_aligned16(base) && (row_elems * (long)sizeof(T)) % 16 == 0);
+}
 
 // ---- reductions. The order of additions is fixed by the code (never by timing), so
 // results are bitwise reproducible run to run.

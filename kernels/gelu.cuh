@@ -35,27 +35,28 @@ inline void gelu_forward(floatX* out, const floatX* inp, long N, cudaStream_t st
     CUDA_CHECK_LAUNCH();
 }
 
-// dinp += gelu'(inp) * dout
+// dinp += gelu'(inp) * dout, or dinp = gelu'(inp) * dout with overwrite (a first write:
+// no memset before it). dout is read once: streaming loads.
 __global__ void gelu_backward_kernel(floatX* dinp, const floatX* inp, const floatX* dout, long N,
-                                     bool vec) {
+                                     bool vec, bool overwrite) {
     constexpr int S = Vec128<floatX>::size;
     const long i = ((long)blockIdx.x * blockDim.x + threadIdx.x) * S;
     if (i >= N) return;
-    if (vec && i + S <= N) {
-        Vec128<floatX> x = load_vec(inp + i), d = load_vec(dout + i), o = load_vec(dinp + i);
-        for (int k = 0; k < S; k++) o.set(k, o.get(k) + gelu_grad_f(x.get(k)) * d.get(k));
-        store_vec(dinp + i, o);
-    } else {
-        for (long j = i; j < N && j < i + S; j++)
-            dinp[j] = from_float<floatX>(to_float(dinp[j]) + gelu_grad_f(to_float(inp[j])) * to_float(dout[j]));
+    const Vec128<floatX> x = load_chunk(inp, i, N, vec), d = load_chunk_cs(dout, i, N, vec);
+    Vec128<floatX> o;
+    if (!overwrite) o = load_chunk(dinp, i, N, vec);
+    for (int k = 0; k < S; k++) {
+        const float g = gelu_grad_f(x.get(k)) * d.get(k);
+        o.set(k, overwrite ? g : o.get(k) + g);
     }
+    store_chunk(dinp, i, N, vec, o);
 }
 
 inline void gelu_backward(floatX* dinp, const floatX* inp, const floatX* dout, long N,
-                          cudaStream_t stream = 0) {
+                          cudaStream_t stream = 0, bool overwrite = false) {
     const int block = 256;
     const bool vec = is_aligned16(dinp) && is_aligned16(inp) && is_aligned16(dout);
     gelu_backward_kernel<<<ceil_div(ceil_div(N, Vec128<floatX>::size), block), block, 0, stream>>>(
-        dinp, inp, dout, N, vec);
+        dinp, inp, dout, N, vec, overwrite);
     CUDA_CHECK_LAUNCH();
 }

@@ -8,11 +8,14 @@
 constexpr int GN_BLOCKS = 128;
 constexpr int GN_THREADS = 512;
 
-__global__ void global_norm_partial_kernel(float* partials, const floatX* g, size_t n) {
+// Each thread walks 16-byte chunks (128-bit loads when vec), grid-strided; the order of the
+// additions depends only on n, never on timing.
+__global__ void global_norm_partial_kernel(float* partials, const floatX* g, size_t n, bool vec) {
+    constexpr int S = Vec128<floatX>::size;
     float s = 0.0f;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        const float x = to_float(g[i]);
-        s += x * x;
+    for (size_t i = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * S; i < n; i += (size_t)gridDim.x * blockDim.x * S) {
+        const Vec128<floatX> x = load_chunk_cs(g, (long)i, (long)n, vec);
+        for (int k = 0; k < S; k++) s += x.get(k) * x.get(k);  // the zero padding adds nothing
     }
     s = block_sum(s);
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
@@ -21,7 +24,8 @@ __global__ void global_norm_partial_kernel(float* partials, const floatX* g, siz
 // Writes GN_BLOCKS partials at partials + slot * GN_BLOCKS.
 inline void global_norm_squared_partial(float* partials, int slot, const floatX* g, size_t n,
                                         cudaStream_t stream = 0) {
-    global_norm_partial_kernel<<<GN_BLOCKS, GN_THREADS, 0, stream>>>(partials + (size_t)slot * GN_BLOCKS, g, n);
+    global_norm_partial_kernel<<<GN_BLOCKS, GN_THREADS, 0, stream>>>(partials + (size_t)slot * GN_BLOCKS, g, n,
+                                                                    is_aligned16(g));
     CUDA_CHECK_LAUNCH();
 }
 

@@ -37,20 +37,31 @@ struct LNSiteForward {
     int N = 0, T = 0, C = 0;
 };
 
+// Rows are walked in 16-byte chunks (common.cuh): lane `lane` takes chunks lane, lane + 32,
+// ..., 128-bit accesses when `vec`, element by element otherwise, same order either way.
+constexpr int LN_S = Vec128<floatX>::size;
+#define LN_FOR_CHUNKS(c0, C, lane) for (int c0 = (lane) * LN_S; c0 < (C); c0 += 32 * LN_S)
+
 // One warp's statistics of one row of C values (every lane gets both): the mean, and the
 // sd = sqrt(var + LN_EPS) (population variance) that REAL paths divide by and that the
 // sigma observations and the aux loss average. fp32 whatever floatX is.
-__device__ inline float ln_row_sd(const floatX* x, int C, int lane, float* mean) {
+__device__ inline float ln_row_sd(const floatX* x, int C, int lane, bool vec, float* mean) {
     float s = 0.0f;
-    for (int c = lane; c < C; c += 32) s += to_float(x[c]);
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> v = load_chunk(x, c0, C, vec);
+        for (int k = 0; k < LN_S; k++) s += v.get(k);  // the zero padding adds nothing
+    }
     const float m = warp_sum(s) / C;
-    float v = 0.0f;
-    for (int c = lane; c < C; c += 32) {
-        const float d = to_float(x[c]) - m;
-        v += d * d;
+    float var = 0.0f;
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> v = load_chunk(x, c0, C, vec);
+        for (int k = 0; k < LN_S && c0 + k < C; k++) {
+            const float d = v.get(k) - m;
+            var += d * d;
+        }
     }
     *mean = m;
-    return sqrtf(warp_sum(v) / C + (float)noln::LN_EPS);
+    return sqrtf(warp_sum(var) / C + (float)noln::LN_EPS);
 }
 
 __device__ inline float ln_path_rstd(const LNPathParams& p, float sd, int row, int T, const int* tokens) {
@@ -65,7 +76,7 @@ inline int ln_forward_blocks(int N) { return ceil_div(N, LN_ROWS_PER_BLOCK); }
 // obs_partial gets 2 floats per block: sum of sd over the block's rows, and over its
 // position-0 rows.
 __global__ void __launch_bounds__(LN_FWD_THREADS)
-ln_path_forward_kernel(const LNSiteForward a) {
+ln_path_forward_kernel(const LNSiteForward a, bool vec) {
     const int N = a.N, T = a.T, C = a.C;
     __shared__ float row_sd[LN_ROWS_PER_BLOCK];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -76,19 +87,31 @@ ln_path_forward_kernel(const LNSiteForward a) {
         const floatX* x = a.x + base;
         if (a.resid_b) {
             // The sum is rounded to floatX before the statistics, exactly as stored.
-            for (int c = lane; c < C; c += 32)
-                a.resid_out[base + c] = from_float<floatX>(to_float(a.x[base + c]) + to_float(a.resid_b[base + c]));
+            LN_FOR_CHUNKS(c0, C, lane) {
+                const Vec128<floatX> u = load_chunk_cs(a.x + base, c0, C, vec),
+                                     w = load_chunk_cs(a.resid_b + base, c0, C, vec);
+                Vec128<floatX> o;
+                for (int k = 0; k < LN_S; k++) o.set(k, u.get(k) + w.get(k));
+                store_chunk(a.resid_out + base, c0, C, vec, o);
+            }
             x = a.resid_out + base;  // each lane re-reads only what it wrote itself
         }
         float m;
-        sd = ln_row_sd(x, C, lane, &m);
+        sd = ln_row_sd(x, C, lane, vec, &m);
         floatX *out1 = a.p1.out, *out2 = a.p2.out;
         const float r1 = ln_path_rstd(*a.p1.state, sd, row, T, a.tokens);
         const float r2 = out2 ? ln_path_rstd(*a.p2.state, sd, row, T, a.tokens) : 0.0f;
-        for (int c = lane; c < C; c += 32) {
-            const float xm = to_float(x[c]) - m, wc = to_float(a.w[c]), bc = to_float(a.b[c]);
-            out1[base + c] = from_float<floatX>(xm * r1 * wc + bc);
-            if (out2) out2[base + c] = from_float<floatX>(xm * r2 * wc + bc);
+        LN_FOR_CHUNKS(c0, C, lane) {
+            const Vec128<floatX> xv = load_chunk(x, c0, C, vec), wv = load_chunk(a.w, c0, C, vec),
+                                 bv = load_chunk(a.b, c0, C, vec);
+            Vec128<floatX> o1, o2;
+            for (int k = 0; k < LN_S; k++) {
+                const float xm = xv.get(k) - m, wc = wv.get(k), bc = bv.get(k);
+                o1.set(k, xm * r1 * wc + bc);
+                if (out2) o2.set(k, xm * r2 * wc + bc);
+            }
+            store_chunk(out1 + base, c0, C, vec, o1);
+            if (out2) store_chunk(out2 + base, c0, C, vec, o2);
         }
         if (lane == 0) {
             a.mean[row] = m;
@@ -129,7 +152,10 @@ __global__ void ln_obs_finish_kernel(float* obs, const float* obs_partial, int n
 // One LN site (see LNSiteForward).
 inline void ln_path_forward(const LNSiteForward& a, cudaStream_t stream = 0) {
     const int blocks = ln_forward_blocks(a.N);
-    ln_path_forward_kernel<<<blocks, LN_FWD_THREADS, 0, stream>>>(a);
+    const bool vec = rows_vec_ok(a.x, a.C) && rows_vec_ok(a.resid_b, a.C) && rows_vec_ok(a.resid_out, a.C) &&
+                     rows_vec_ok(a.p1.out, a.C) && rows_vec_ok(a.p2.out, a.C) && rows_vec_ok(a.w, a.C) &&
+                     rows_vec_ok(a.b, a.C);
+    ln_path_forward_kernel<<<blocks, LN_FWD_THREADS, 0, stream>>>(a, vec);
     CUDA_CHECK_LAUNCH();
     if (a.obs) {
         ln_obs_finish_kernel<<<1, 256, 0, stream>>>(a.obs, a.obs_partial, blocks, a.N, a.T);
@@ -149,7 +175,8 @@ struct LNPathGrad {
 // Everything one LN site's backward reads and accumulates into.
 struct LNSiteBackward {
     LNPathGrad p1, p2;                     // p2.dout == nullptr: one path
-    floatX *dx = nullptr, *dw = nullptr, *db = nullptr;  // accumulated into
+    floatX *dx = nullptr, *dw = nullptr, *db = nullptr;  // accumulated into (dw, db always)
+    bool dx_overwrite = false;             // true: dx is written, not added to (first write)
     const floatX* x = nullptr;             // the input the forward normalised
     const float* mean = nullptr;           // the forward's row means
     const floatX* w = nullptr;             // gamma
@@ -180,7 +207,7 @@ inline LNSiteBackward ln_site_backward(const LNSiteForward& f) {
 // dgamma/dbeta sum both paths; they are reduced column-wise in fixed row chunks (no
 // atomics, so bitwise reproducible) and added to dw/db by a last small kernel.
 __global__ void __launch_bounds__(LN_FWD_THREADS)
-ln_path_backward_dx_kernel(const LNSiteBackward a) {
+ln_path_backward_dx_kernel(const LNSiteBackward a, bool vec) {
     const int N = a.N, C = a.C;
     const floatX *dout1 = a.p1.dout, *dout2 = a.p2.dout, *inp = a.x, *w = a.w;
     const float *rstd1 = a.p1.rstd, *rstd2 = a.p2.rstd;
@@ -191,15 +218,21 @@ ln_path_backward_dx_kernel(const LNSiteBackward a) {
     const long base = (long)row * C;
     const float m = a.mean[row], r1 = rstd1[row], r2 = dout2 ? rstd2[row] : 0.0f;
     float g1 = 0.0f, gx1 = 0.0f, g2 = 0.0f, gx2 = 0.0f;
-    for (int c = lane; c < C; c += 32) {
-        const float wc = to_float(w[c]), xm = to_float(inp[base + c]) - m;
-        const float ga = wc * to_float(dout1[base + c]);
-        g1 += ga;
-        gx1 += ga * xm * r1;
-        if (dout2) {
-            const float a2 = wc * to_float(dout2[base + c]);
-            g2 += a2;
-            gx2 += a2 * xm * r2;
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> wv = load_chunk(w, c0, C, vec), xv = load_chunk(inp + base, c0, C, vec),
+                             d1 = load_chunk(dout1 + base, c0, C, vec);
+        Vec128<floatX> d2;
+        if (dout2) d2 = load_chunk(dout2 + base, c0, C, vec);
+        for (int k = 0; k < LN_S && c0 + k < C; k++) {
+            const float wc = wv.get(k), xm = xv.get(k) - m;
+            const float ga = wc * d1.get(k);
+            g1 += ga;
+            gx1 += ga * xm * r1;
+            if (dout2) {
+                const float a2 = wc * d2.get(k);
+                g2 += a2;
+                gx2 += a2 * xm * r2;
+            }
         }
     }
     g1 = warp_sum(g1) / C;
@@ -208,11 +241,19 @@ ln_path_backward_dx_kernel(const LNSiteBackward a) {
         g2 = warp_sum(g2) / C;
         gx2 = a.p2.state->frozen ? 0.0f : warp_sum(gx2) / C;
     }
-    for (int c = lane; c < C; c += 32) {
-        const float wc = to_float(w[c]), xm = to_float(inp[base + c]) - m;
-        float dx = r1 * (wc * to_float(dout1[base + c]) - g1 - xm * r1 * gx1);
-        if (dout2) dx += r2 * (wc * to_float(dout2[base + c]) - g2 - xm * r2 * gx2);
-        dinp[base + c] = from_float<floatX>(to_float(dinp[base + c]) + dx);
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> wv = load_chunk(w, c0, C, vec), xv = load_chunk(inp + base, c0, C, vec),
+                             d1 = load_chunk(dout1 + base, c0, C, vec);
+        Vec128<floatX> d2, o;
+        if (dout2) d2 = load_chunk(dout2 + base, c0, C, vec);
+        if (!a.dx_overwrite) o = load_chunk(dinp + base, c0, C, vec);
+        for (int k = 0; k < LN_S; k++) {
+            const float wc = wv.get(k), xm = xv.get(k) - m;
+            float dx = r1 * (wc * d1.get(k) - g1 - xm * r1 * gx1);
+            if (dout2) dx += r2 * (wc * d2.get(k) - g2 - xm * r2 * gx2);
+            o.set(k, a.dx_overwrite ? dx : o.get(k) + dx);
+        }
+        store_chunk(dinp + base, c0, C, vec, o);
     }
 }
 
@@ -221,28 +262,38 @@ inline int ln_backward_chunks(int N) { return ceil_div(N, LN_BWD_ROWS); }
 // fp32 scratch the backward needs: dgamma and dbeta partials per chunk.
 inline size_t ln_backward_scratch_floats(int N, int C) { return 2 * (size_t)ln_backward_chunks(N) * C; }
 
+// One thread per 16-byte chunk of columns (LN_S columns), rows of its chunk in order: each
+// column's sums run in the same order as one thread per column would.
 __global__ void ln_path_backward_dwdb_kernel(float* part, const floatX* dout1, const float* rstd1,
                                              const floatX* dout2, const float* rstd2, const floatX* inp,
-                                             const float* mean, int N, int C) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+                                             const float* mean, int N, int C, bool vec) {
+    const int c0 = (blockIdx.x * blockDim.x + threadIdx.x) * LN_S;
     const int chunk = blockIdx.y;
-    if (c >= C) return;
-    float sw = 0.0f, sb = 0.0f;
+    if (c0 >= C) return;
+    float sw[LN_S], sb[LN_S];
+    for (int k = 0; k < LN_S; k++) sw[k] = sb[k] = 0.0f;
     const int end = min(N, (chunk + 1) * LN_BWD_ROWS);
     for (int row = chunk * LN_BWD_ROWS; row < end; row++) {
-        const long i = (long)row * C + c;
-        const float xm = to_float(inp[i]) - mean[row];
-        const float d1 = to_float(dout1[i]);
-        sw += d1 * xm * rstd1[row];
-        sb += d1;
-        if (dout2) {
-            const float d2 = to_float(dout2[i]);
-            sw += d2 * xm * rstd2[row];
-            sb += d2;
+        const long base = (long)row * C;
+        const float mr = mean[row], r1 = rstd1[row], r2 = dout2 ? rstd2[row] : 0.0f;
+        // the output gradients' last read: streaming loads
+        const Vec128<floatX> xv = load_chunk(inp + base, c0, C, vec), d1 = load_chunk_cs(dout1 + base, c0, C, vec);
+        Vec128<floatX> d2;
+        if (dout2) d2 = load_chunk_cs(dout2 + base, c0, C, vec);
+        for (int k = 0; k < LN_S; k++) {
+            const float xm = xv.get(k) - mr;
+            sw[k] += d1.get(k) * xm * r1;
+            sb[k] += d1.get(k);
+            if (dout2) {
+                sw[k] += d2.get(k) * xm * r2;
+                sb[k] += d2.get(k);
+            }
         }
     }
-    part[(size_t)chunk * C + c] = sw;
-    part[((size_t)gridDim.y + chunk) * C + c] = sb;
+    for (int k = 0; k < LN_S && c0 + k < C; k++) {
+        part[(size_t)chunk * C + c0 + k] = sw[k];
+        part[((size_t)gridDim.y + chunk) * C + c0 + k] = sb[k];
+    }
 }
 
 __global__ void ln_path_backward_finish_kernel(floatX* dw, floatX* db, const float* part, int chunks, int C) {
@@ -257,15 +308,17 @@ __global__ void ln_path_backward_finish_kernel(floatX* dw, floatX* db, const flo
     db[c] = from_float<floatX>(to_float(db[c]) + sb);
 }
 
-// Accumulates into dx, dw, db (see LNSiteBackward).
+// Accumulates into dx (or writes it: dx_overwrite), dw, db (see LNSiteBackward).
 inline void ln_path_backward(const LNSiteBackward& a, cudaStream_t stream = 0) {
     const int N = a.N, C = a.C;
-    ln_path_backward_dx_kernel<<<ln_forward_blocks(N), LN_FWD_THREADS, 0, stream>>>(a);
+    const bool vec = rows_vec_ok(a.x, C) && rows_vec_ok(a.p1.dout, C) && rows_vec_ok(a.p2.dout, C) &&
+                     rows_vec_ok(a.dx, C) && rows_vec_ok(a.w, C);
+    ln_path_backward_dx_kernel<<<ln_forward_blocks(N), LN_FWD_THREADS, 0, stream>>>(a, vec);
     CUDA_CHECK_LAUNCH();
     const int chunks = ln_backward_chunks(N), block = 128;
-    dim3 grid(ceil_div(C, block), chunks);
+    dim3 grid(ceil_div(ceil_div(C, LN_S), block), chunks);
     ln_path_backward_dwdb_kernel<<<grid, block, 0, stream>>>(a.scratch, a.p1.dout, a.p1.rstd, a.p2.dout, a.p2.rstd,
-                                                              a.x, a.mean, N, C);
+                                                              a.x, a.mean, N, C, vec);
     CUDA_CHECK_LAUNCH();
     ln_path_backward_finish_kernel<<<ceil_div(C, block), block, 0, stream>>>(a.dw, a.db, a.scratch, chunks, C);
     CUDA_CHECK_LAUNCH();

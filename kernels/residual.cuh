@@ -27,18 +27,27 @@ inline void residual_forward(floatX* out, const floatX* a, const floatX* b, long
     CUDA_CHECK_LAUNCH();
 }
 
-// Accumulates dout into da and db (either may be nullptr).
-__global__ void residual_backward_kernel(floatX* da, floatX* db, const floatX* dout, long N) {
-    const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+// Accumulates dout into da and db (either may be nullptr); one 16-byte chunk per thread.
+__global__ void residual_backward_kernel(floatX* da, floatX* db, const floatX* dout, long N, bool vec) {
+    constexpr int S = Vec128<floatX>::size;
+    const long i = ((long)blockIdx.x * blockDim.x + threadIdx.x) * S;
     if (i >= N) return;
-    const float d = to_float(dout[i]);
-    if (da) da[i] = from_float<floatX>(to_float(da[i]) + d);
-    if (db) db[i] = from_float<floatX>(to_float(db[i]) + d);
+    const Vec128<floatX> d = load_chunk_cs(dout, i, N, vec);
+    floatX* const outs[2] = {da, db};
+    for (int j = 0; j < 2; j++) {
+        floatX* p = outs[j];
+        if (!p) continue;
+        Vec128<floatX> o = load_chunk(p, i, N, vec);
+        for (int k = 0; k < S; k++) o.set(k, o.get(k) + d.get(k));
+        store_chunk(p, i, N, vec, o);
+    }
 }
 
 inline void residual_backward(floatX* da, floatX* db, const floatX* dout, long N,
                               cudaStream_t stream = 0) {
     const int block = 256;
-    residual_backward_kernel<<<ceil_div(N, block), block, 0, stream>>>(da, db, dout, N);
+    const bool vec = rows_vec_ok(da, 0) && rows_vec_ok(db, 0) && rows_vec_ok(dout, 0);
+    residual_backward_kernel<<<ceil_div(ceil_div(N, Vec128<floatX>::size), block), block, 0, stream>>>(
+        da, db, dout, N, vec);
     CUDA_CHECK_LAUNCH();
 }

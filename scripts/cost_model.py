@@ -47,24 +47,31 @@ ASSUME = dict(
     gemm_tile=128,      # output tile edge for wave quantisation (tiles per wave = SMs)
     att_fwd=0.15,       # our flash forward (wmma, 4 warps/block, register-limited occupancy)
     att_bwd=0.10,       # our flash backward (dK/dV pass and dQ pass, both recompute S and dP)
-    mem_scalar=0.35,    # memory-bound kernel with scalar 16-bit loads (LN path, bias grad, ...)
-    mem_vec=0.80,       # memory-bound kernel with 128-bit loads (residual, gelu)
+    mem_scalar=0.35,    # memory-bound kernel with scalar 16-bit loads
+    mem_vec=0.80,       # memory-bound kernel with 128-bit loads (every trainer kernel since issue 12)
+    vec=1,              # 1: the trainer's memory-bound kernels use 128-bit loads (0: before issue 12)
+    gelu_fused=0,       # 0: GELU by our kernel after the fc GEMM (GeluImpl::Kernels, the default); 1: epilogue
     memset=0.90,        # cudaMemset
     launch_us=1.0,      # GPU-side fixed cost per kernel (ramp-up and tail between launches)
     host_launch_us=3.0,  # host time to issue one kernel or memset
-    host_gemm_us=12.0,  # host time per cuBLASLt call (descriptors + heuristic query, no cache)
+    host_gemm_us=3.0,   # host time per cuBLASLt call: a cached plan (12 with a heuristic query per call)
     sync_us=80.0,       # per micro-step: GPU idle around the forward's loss sync and the next inputs
-    memsets=1,          # 1: the backward zeroes its scratch with cudaMemset before accumulating
+    memsets=1,          # 1: only dqkv is zeroed (attention's backward accumulates); 2: every
+                        #    activation gradient zeroed before an accumulating first write (before issue 12)
     bias_kernel=1,      # 1: bias gradients by our column-sum kernels (a re-read of every dout)
 )
 
 # What separates the estimate from higher MFU: each scenario applies its changes on top of the
 # previous one (--ladder). The first is the trainer as it stands.
 LADDER = [
-    ("the BF16 trainer with flash attention (issue 9)", {}),
-    ("+ 128-bit loads in every memory-bound kernel (issue 12)", dict(mem_scalar=0.80)),
-    ("+ no memsets: first writes with beta=0 (issue 12)", dict(memsets=0)),
-    ("+ cached cuBLASLt algorithms, no per-call heuristic (issue 12)", dict(host_gemm_us=3.0)),
+    ("issue 9's BF16 trainer (flash attention, GELU epilogue; scalar loads, memsets, a heuristic per GEMM)",
+     dict(vec=0, memsets=2, host_gemm_us=12.0, gelu_fused=1)),
+    ("+ 128-bit loads in every memory-bound kernel (issue 12)", dict(vec=1)),
+    ("+ first writes with beta=0 / overwrite: only dqkv's memset left (issue 12)", dict(memsets=1)),
+    ("+ cached cuBLASLt plans (issue 12)", dict(host_gemm_us=3.0)),
+    ("+ GELU by our kernel until a GPU confirms the epilogue: the trainer as it stands (issue 12)",
+     dict(gelu_fused=0)),
+    ("+ the GELU epilogue back, once gpu-check shows it matches", dict(gelu_fused=1)),
     ("+ bias gradients fused into the GEMM (cuBLASLt BGRADB epilogue)", dict(bias_kernel=0)),
     ("+ flash attention at FlashAttention-2 speed (35% fwd, 25% bwd of peak)", dict(att_fwd=0.35, att_bwd=0.25)),
     ("+ GEMMs at 85% of peak (wgmma-class kernels, larger tiles)", dict(gemm=0.85)),
@@ -137,24 +144,31 @@ def micro_step(m, B, e=2):
     nt = math.ceil(T / tile)
     causal = nt * (nt + 1) / 2 / (nt * nt)  # fraction of 64x64 score tiles computed
     att_mm = 2.0 * B * NH * T * T * hs * causal  # one T x T x hs product over all (b, h)
+    mv = "mem_vec" if ASSUME["vec"] else "mem"  # the trainer's memory-bound kernels
     calls = [
-        Call("encoder forward", "mem", 0, e * 3 * NC),
+        Call("encoder forward", mv, 0, e * 3 * NC),
         # per layer: LN1 (fused residual add for l > 0) + obs finish, QKV, attention, proj, LN2, fc+gelu, fcproj
-        Call("ln_path forward (fused residual: read 2, write 2)", "mem", 10.0 * NC, e * 4 * NC + 12 * N, 2 * L + 1),
+        Call("ln_path forward (fused residual: read 2, write 2)", mv, 10.0 * NC, e * 4 * NC + 12 * N, 2 * L + 1),
         Call("ln obs finish", "tiny", 0, 0, 2 * L + 1),
         gemm("matmul fwd qkv", N, 3 * C, C, e, L),
         Call("attention flash forward", "att_fwd", 2 * att_mm, e * 4 * NC + 4 * N * NH, L),
         gemm("matmul fwd attproj", N, C, C, e, L),
-        gemm("matmul fwd fc (+gelu epilogue, pre-activation kept)", N, 4 * C, C, e, L, extra_bytes=e * 4 * NC),
+        gemm("matmul fwd fc (+gelu epilogue, pre-activation kept)", N, 4 * C, C, e, L, extra_bytes=e * 4 * NC)
+        if ASSUME["gelu_fused"] else gemm("matmul fwd fc (pre-activation)", N, 4 * C, C, e, L),
+        None if ASSUME["gelu_fused"] else Call("gelu forward (our kernel)", "mem_vec", 8.0 * 4 * NC, e * 8 * NC, L),
         gemm("matmul fwd fcproj", N, C, 4 * C, e, L),
         gemm("matmul fwd lm head", N, VP, C, e, 1),
-        Call("classifier forward", "mem", 5.0 * N * VP, e * N * VP),
+        Call("classifier forward (online max/sum, lse kept)", mv, 5.0 * N * VP, e * N * VP),
         # backward
-        Call("classifier backward (dlogits in place)", "mem", 8.0 * N * VP, e * 2 * N * VP),
+        # one read and one write of the logits with the forward's lse (before issue 12: a
+        # second reduction pass, 3 passes)
+        Call("classifier backward (dlogits in place)", mv, 8.0 * N * VP, e * (2 if ASSUME["vec"] else 3) * N * VP),
         gemm("matmul bwd lm head dx", N, C, VP, e, 1, True),
         gemm("matmul bwd lm head dW", VP, C, N, e, 1, True),
         spread("memsets (dln, dres; dfchg, dfch, dln, datty, dqkv, dln per layer)", "memset", 0,
-               e * (2 * NC + L * (4 + 4 + 1 + 1 + 3 + 1) * NC), 2 + 6 * L) if ASSUME["memsets"] else None,
+               e * (2 * NC + L * (4 + 4 + 1 + 1 + 3 + 1) * NC), 2 + 6 * L) if ASSUME["memsets"] == 2 else None,
+        spread("memset dqkv (attention's backward accumulates)", "memset", 0, e * L * 3 * NC, L)
+        if ASSUME["memsets"] == 1 else None,
         gemm("matmul bwd fcproj dx", N, 4 * C, C, e, L, True),
         gemm("matmul bwd fcproj dW", 4 * C, C, N, e, L, True),
         gemm("matmul bwd fc dx", N, C, 4 * C, e, L, True),
@@ -163,16 +177,17 @@ def micro_step(m, B, e=2):
         gemm("matmul bwd attproj dW", C, C, N, e, L, True),
         gemm("matmul bwd qkv dx", N, C, 3 * C, e, L, True),
         gemm("matmul bwd qkv dW", C, 3 * C, N, e, L, True),
-        spread("bias backward (partial + finish, 4 per layer)", "mem", 9.0 * NC * L, e * 9 * NC * L, 8 * L)
+        spread("bias backward (partial + finish, 4 per layer)", mv, 9.0 * NC * L, e * 9 * NC * L, 8 * L)
         if ASSUME["bias_kernel"] else None,
-        Call("gelu backward", "mem_vec", 20.0 * 4 * NC, e * 16 * NC, L),
-        Call("ln_path backward dx", "mem", 12.0 * NC, e * 4 * NC + 8 * N, 2 * L + 1),
-        spread("ln_path backward dgamma/dbeta (+finish)", "mem", 4.0 * NC * (2 * L + 1), e * 2 * NC * (2 * L + 1),
+        # gelu backward writes dfch (overwrite since issue 12: 3 arrays, before 4)
+        Call("gelu backward", "mem_vec", 20.0 * 4 * NC, e * (12 if ASSUME["memsets"] < 2 else 16) * NC, L),
+        Call("ln_path backward dx", mv, 12.0 * NC, e * 4 * NC + 8 * N, 2 * L + 1),
+        spread("ln_path backward dgamma/dbeta (+finish)", mv, 4.0 * NC * (2 * L + 1), e * 2 * NC * (2 * L + 1),
                2 * (2 * L + 1)),
         Call("attention backward D = rowsum(dout * out)", "mem", 2.0 * NC, e * 2 * NC + 4 * N * NH, L),
         Call("attention flash backward dK/dV", "att_bwd", 4 * att_mm, e * 6 * NC + 8 * N * NH, L),
         Call("attention flash backward dQ", "att_bwd", 3 * att_mm, e * 6 * NC + 8 * N * NH, L),
-        spread("encoder backward (wte buckets + wpe)", "mem", NC, e * 4 * NC, 2),
+        spread("encoder backward (wte buckets + wpe)", mv, NC, e * 4 * NC, 2),
     ]
     return [c for c in calls if c is not None]
 
@@ -181,9 +196,9 @@ def per_step(m, gpus, e=2):
     P = m.P
     calls = [
         Call("zero_grad memset", "memset", 0, e * P),
-        spread("global norm (partials + finish)", "mem", 2.0 * P, e * P, 17),
+        spread("global norm (partials + finish)", "mem_vec" if ASSUME["vec"] else "mem", 2.0 * P, e * P, 17),
         # AdamW, bf16 build: reads param, grad, m, v, master (2e + 12), writes param, m, v, master (e + 12)
-        spread("adamw (all tensors)", "mem", 12.0 * P, (3 * e + 24) * P, 16),
+        spread("adamw (all tensors)", "mem_vec" if ASSUME["vec"] else "mem", 12.0 * P, (3 * e + 24) * P, 16),
     ]
     if gpus > 1:
         calls.append(Call("NCCL all-reduce of bf16 gradients", "nccl", 0, e * P * 2.0 * (gpus - 1) / gpus))

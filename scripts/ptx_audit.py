@@ -17,9 +17,9 @@ replaced by the audited one. `make ptx-audit` runs this on the trainer in both p
 
 Adding a rule: append a Rule to RULES (a name, "fail" or "report", which kernels it applies
 to, the check, the message). A "report" rule only marks the table; a "fail" rule fails the run.
-Issue 12's "memory-bound kernels use 128-bit global accesses" is the `ld128` rule below: give
-it severity "fail" and an `applies` that selects the memory-bound kernels (the per-kernel
-counts ld128/ld16/ld32 and st128/st16/st32 are already in Kernel.ops).
+The trainer's memory-bound kernels (MEMORY_BOUND_KERNELS) must issue 128-bit global loads
+(`ld128`, failing); every other kernel only gets the report-only mark (`ld128-report`). The
+per-kernel counts ld128/ld16/ld32 and st128/st16/st32 are in Kernel.ops.
 """
 import argparse
 import concurrent.futures
@@ -82,6 +82,19 @@ DYNAMIC_SMEM_TABLE = {
     "attention_flash_forward_kernel": "att_flash::FWD_SMEM",
     "attention_flash_backward_dkdv_kernel": "att_flash::BWD_SMEM",
     "attention_flash_backward_dq_kernel": "att_flash::BWD_SMEM",
+}
+
+# The trainer's memory-bound kernels: streaming over activations, gradients or parameters,
+# their time is bytes / bandwidth, so they must move 16 bytes per access (ld.global.v4.u32 or
+# .v8.b16 / .v4.f32 ...). A 128-bit path with a scalar tail or misaligned fallback passes; a
+# kernel with only scalar global loads fails. Small fixed-size finishes (one block, a few KB)
+# and the attention kernels (their own issue) are not listed.
+MEMORY_BOUND_KERNELS = {
+    "encoder_forward_kernel", "encoder_backward_wte_kernel", "encoder_backward_wpe_kernel",
+    "residual_forward_kernel", "residual_backward_kernel", "gelu_forward_kernel", "gelu_backward_kernel",
+    "ln_path_forward_kernel", "ln_path_backward_dx_kernel", "ln_path_backward_dwdb_kernel",
+    "bias_backward_partial_kernel", "classifier_kernel", "aux_sigma_kernel", "aux_backward_kernel",
+    "adamw_kernel", "global_norm_partial_kernel",
 }
 
 # Kernels allowed a local-memory stack frame (name -> why). Empty: local memory lives in
@@ -147,9 +160,13 @@ RULES = [
     Rule("occupancy", "fail", lambda k: k.block is not None,
          lambda k: k.occ is not None and k.occ[0] > 0,
          lambda k: "cannot launch on %s: %s" % (k.sm["name"], k.occ[1] if k.occ else "?")),
-    # Issue 12 makes this "fail" for memory-bound kernels: scalar 16-bit global loads without a
-    # 128-bit path (a kernel with 128-bit loads and a scalar tail or fallback passes).
-    Rule("ld128", "report", lambda k: not k.is_flash,
+    # The trainer's memory-bound kernels need a 128-bit load path (a scalar tail or misaligned
+    # fallback beside it is fine); other kernels with only scalar 16-bit loads are marked.
+    Rule("ld128", "fail", lambda k: k.base in MEMORY_BOUND_KERNELS,
+         lambda k: k.count("ld128") > 0,
+         lambda k: "memory-bound kernel without a 128-bit global load (%d scalar 16-bit, %d scalar 32-bit)"
+         % (k.count("ld16"), k.count("ld32"))),
+    Rule("ld128-report", "report", lambda k: not k.is_flash and k.base not in MEMORY_BOUND_KERNELS,
          lambda k: k.count("ld16") == 0 or k.count("ld128") > 0,
          lambda k: "%d scalar 16-bit global loads and no 128-bit one" % k.count("ld16")),
 ]
@@ -506,7 +523,8 @@ def main():
             failures.append("%s: no kernel named *%s* (fused attention) in %s" % (where, FLASH_MARK, src))
         seen |= {k.base for k in kernels}
     if args.strict_tables:  # a table entry no audited kernel uses has gone stale
-        for tname, tab in (("BLOCK_SIZE_TABLE", BLOCK_SIZE_TABLE), ("DYNAMIC_SMEM_TABLE", args.dyn_smem)):
+        for tname, tab in (("BLOCK_SIZE_TABLE", BLOCK_SIZE_TABLE), ("DYNAMIC_SMEM_TABLE", args.dyn_smem),
+                           ("MEMORY_BOUND_KERNELS", MEMORY_BOUND_KERNELS)):
             failures += ["%s: entry %s matches no kernel of the audited units: remove it" % (tname, n)
                          for n in sorted(set(tab) - seen)]
     summary = "ptx-audit: %d failure(s), %d report-only mark(s)" % (len(failures), marks)

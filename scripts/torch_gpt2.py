@@ -8,9 +8,15 @@ for the LN configurations the CPU model is checked on (test_gpt2_cpu). The refer
 in float64; the parameters it starts from are float32 values, so the C++ fp32 model and
 this script start from the same point.
 
-Usage: /usr/bin/python3 scripts/torch_gpt2.py OUTDIR [--configs a,b,c,d]
+Usage: /usr/bin/python3 scripts/torch_gpt2.py OUTDIR [--configs a,b,c,d] [shape options]
 Writes OUTDIR/cfg_X_model.bin and OUTDIR/cfg_X_state.bin per configuration, and
 OUTDIR/cfg_b_state_perturbed.bin (one gradient element nudged) for the negative test.
+Shape options (default: the tiny L=3 NH=4 C=32 V=97 Vp=128, B=2 T=12, 10 AdamW steps):
+--layers, --heads, --width, --vocab, --padded-vocab, --batch, --seq (T; max_seq_len is max(T, 16)),
+--steps; `--shape small` / `--shape xl` are GPT-2 Small's and XL's width and heads at
+T=1024 (3 layers, V=2001, Vp=2048, B=2, 2 steps), what make gpu-check runs on a GPU.
+The tiny default runs on one thread (reproducible timing in the suites); larger shapes use
+every core.
 """
 import argparse
 import math
@@ -21,7 +27,10 @@ import numpy as np
 import torch
 
 EPS = 1e-5
-NSTEPS = 10
+# The shape every configuration is built at (main() may change it from the command line).
+SHAPE = {"L": 3, "NH": 4, "C": 32, "V": 97, "Vp": 128, "B": 2, "T": 12, "steps": 10}
+SHAPES = {"small": {"L": 3, "NH": 12, "C": 768, "V": 2001, "Vp": 2048, "B": 2, "T": 1024, "steps": 2},
+          "xl": {"L": 3, "NH": 25, "C": 1600, "V": 2001, "Vp": 2048, "B": 2, "T": 1024, "steps": 2}}
 PARAM_NAMES = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
                "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
 DECAYED = {"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"}
@@ -41,15 +50,18 @@ class Cfg:
 
 
 def random_params(cfg, gen):
-    """float32-valued random weights, large enough that every path matters."""
+    """float32-valued random weights, large enough that every path matters. Matrices scale
+    as 1/sqrt(width) (exactly the tiny shape's 0.15 at C=32), so wider models keep
+    activations of the same size."""
     p = {}
+    ws = math.sqrt(32.0 / cfg.C)
     for name, shape in cfg.shapes().items():
         if name in ("ln1w", "ln2w", "lnfw"):
             t = 1.0 + 0.2 * torch.randn(shape, generator=gen)
         elif name in ("wte", "wpe"):
             t = 0.5 * torch.randn(shape, generator=gen)
         elif name in DECAYED:
-            t = 0.15 * torch.randn(shape, generator=gen)
+            t = (0.15 * ws) * torch.randn(shape, generator=gen)
         else:  # biases and LN betas
             t = 0.1 * torch.randn(shape, generator=gen)
         p[name] = t.float()
@@ -169,10 +181,10 @@ def write_state(path, x, y, logits, loss, grads, aux_lambda, ce, aux, opt, losse
 def make_case(name, gen):
     """The four configurations of the brief: (a) all REAL; (b) REAL/FROZEN mix with split
     QKV; (c) BOS/EOT specials; (d) aux loss with EOT tokens and masked targets."""
-    cfg = Cfg()
+    cfg = Cfg(maxT=max(SHAPE["T"], 16), V=SHAPE["V"], Vp=SHAPE["Vp"], L=SHAPE["L"], NH=SHAPE["NH"], C=SHAPE["C"])
     L, V = cfg.L, cfg.V
     eot = V - 1
-    B, T = 2, 12
+    B, T = SHAPE["B"], SHAPE["T"]
     opt = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "wd": 0.0}
     lam = 0.0
     ln = LNConfig(L, eot_token=eot)
@@ -228,7 +240,7 @@ def run_case(name, outdir, perturb):
     adam = torch.optim.AdamW(groups, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]),
                              eps=opt["eps"])
     losses = []
-    for _ in range(NSTEPS):
+    for _ in range(SHAPE["steps"]):
         adam.zero_grad()
         l, _, _, _ = forward(cfg, p, ln, x, y, lam)
         losses.append(float(l))
@@ -239,7 +251,7 @@ def run_case(name, outdir, perturb):
     state = os.path.join(outdir, f"cfg_{name}_state.bin")
     write_state(state, x, y, logits0, loss0, grads, lam, ce0, aux0, opt, losses)
     print(f"cfg {name}: loss {loss0:.6f} (ce {ce0:.6f} aux {aux0:.6f}), "
-          f"after {NSTEPS} AdamW steps {losses[-1]:.6f} -> {state}")
+          f"after {SHAPE['steps']} AdamW steps {losses[-1]:.6f} -> {state}")
     if perturb:
         # One small gradient element nudged by 1e-3 of its tensor's largest magnitude: far
         # below anything a human would spot, far above the check's tolerance.
@@ -254,9 +266,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--configs", default="a,b,c,d")
+    ap.add_argument("--shape", choices=sorted(SHAPES), help="a preset shape (see the usage)")
+    for opt, key in [("--layers", "L"), ("--heads", "NH"), ("--width", "C"), ("--vocab", "V"),
+                     ("--padded-vocab", "Vp"), ("--batch", "B"), ("--seq", "T"), ("--steps", "steps")]:
+        ap.add_argument(opt, type=int, dest=key)
     args = ap.parse_args()
+    if args.shape:
+        SHAPE.update(SHAPES[args.shape])
+    for key in SHAPE:
+        if getattr(args, key, None) is not None:
+            SHAPE[key] = getattr(args, key)
+    if SHAPE["L"] < 3 or SHAPE["T"] < 12 or SHAPE["B"] < 2 or SHAPE["C"] % SHAPE["NH"] or SHAPE["Vp"] < SHAPE["V"]:
+        # the configurations set paths of layers 0-2 and tokens up to position 9 of batch row 1
+        raise SystemExit("torch_gpt2.py: need layers >= 3, seq >= 12, batch >= 2, heads dividing width, "
+                         "padded vocab >= vocab")
     os.makedirs(args.outdir, exist_ok=True)
-    torch.set_num_threads(1)
+    torch.set_num_threads(1 if SHAPE["C"] <= 64 else (os.cpu_count() or 1))
     for name in args.configs.split(","):
         if name not in "abcd" or len(name) != 1:
             raise SystemExit(f"torch_gpt2.py: unknown configuration '{name}' (a, b, c or d)")

@@ -9,7 +9,9 @@
 // With -nk N only the newest N checkpoints are kept (and every -nm M-th step's): DONE goes
 // first, then the files.
 // Each file is written to a temporary name and renamed, so a crash never leaves a
-// half-written file under a real name, and -y 1 only trusts steps with a DONE marker.
+// half-written file under a real name, and -y 1 only trusts steps with a DONE marker. The
+// model and state files name the same run id and step, the state holds the model file's
+// checksum and each file its own, so a mixed or damaged pair is refused.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,7 +22,7 @@
 namespace noln {
 
 constexpr int TRAIN_STATE_MAGIC = 20250713;  // ours; llm.c's 20240527 differs on purpose
-constexpr int TRAIN_STATE_VERSION = 2;
+constexpr int TRAIN_STATE_VERSION = 3;
 
 struct TrainState {
     int step = 0;  // optimizer steps completed
@@ -28,9 +30,14 @@ struct TrainState {
     std::string settings;  // "key=value\n" lines that must match on resume
     LNState ln;
     SigmaEMA ema;
+    // With -z 1 each holds this rank's shard (Model::state_first/state_count), else all.
     std::vector<float> m, v;           // AdamW moments, num_parameters floats each
     std::vector<float> master;         // fp32 master weights, num_parameters floats or none
     std::string loader;  // the training data loader's opaque state
+    // Ties the state to its model file: the run's id (the same in the model file's LN
+    // trailer) and that file's checksum. The state file's own checksum is checked on read.
+    uint64_t run_id = 0;
+    uint64_t model_checksum = 0;
 };
 
 std::string model_ckpt_path(const std::string& dir, int step);
@@ -38,17 +45,22 @@ std::string state_ckpt_path(const std::string& dir, int step, int rank);
 std::string done_ckpt_path(const std::string& dir, int step);
 
 void write_train_state(const std::string& path, const TrainState& s);
-// Throws noln::Error naming the file on a bad magic/version, truncation or trailing bytes.
+// Throws noln::Error naming the file on a bad magic/version, truncation, trailing bytes, a
+// checksum that does not match, or a NaN/Inf in the optimizer state or master weights.
+// Version 2 files (no run id, no checksums) are read with run_id and model_checksum 0.
 TrainState read_train_state(const std::string& path);
 
-// The newest step with a DONE marker in dir, 0 when there is none.
-int newest_checkpoint(const std::string& dir);
-// Every step with a DONE marker in dir, ascending.
+// The steps with a DONE marker in dir, newest first (empty when there is none).
 std::vector<int> checkpoint_steps(const std::string& dir);
+// The newest of them, 0 when there is none.
+int newest_checkpoint(const std::string& dir);
 // Retention (-nk keep, -nm major; llm.c's meanings): of the complete checkpoints `steps`,
 // those older than the newest `keep` are deleted unless major (step a multiple of `major`,
 // never deleted). keep <= 0: none.
 std::vector<int> checkpoints_to_delete(const std::vector<int>& steps, int keep, int major);
+
+// The value of `key` in a settings text ("" when absent).
+std::string settings_value(const std::string& settings, const std::string& key);
 
 // Compares two settings texts; throws naming `path` and every key that differs.
 void check_settings_match(const std::string& saved, const std::string& now, const std::string& path);

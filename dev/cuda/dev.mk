@@ -1,19 +1,21 @@
 # dev/cuda/: the kernel lab (dev/cuda/README.md). One program per op, every version of the
 # op inside, each built four ways:
 #   real nvcc (NVCC, NVCC_FLAGS of the Makefile: sm_80 + sm_90, warnings as errors), BF16 and FP32:
-#     build/dev-cuda/nvcc/attention_{forward,backward}_{bf16,fp32}      (make dev-cuda-nvcc)
+#     build/dev-cuda/nvcc/{attention_forward,attention_backward,ln_forward,classifier}_{bf16,fp32} (make dev-cuda-nvcc)
 #   emulated (emu/nvcc-emu), BF16 and FP32, plus the BF16 flash kernels deliberately broken
 #   (NOLN_ATT_BROKEN_MASK, and NOLN_ATT_BROKEN_BARRIER, which only the backward's dq kernel
 #   has: kernels/attention.cuh; the tests must catch them):            (make dev-cuda-emu)
 #     build/dev-cuda/emu/attention_{forward,backward}_{bf16,fp32,bf16_broken_mask},
 #     build/dev-cuda/emu/attention_backward_bf16_broken_barrier
 # make dev-cuda builds both sets; suite 73-dev-cuda builds the nvcc set and runs the emulated one.
-DEV_CUDA_OPS  := attention_forward attention_backward
+DEV_CUDA_ATT  := attention_forward attention_backward
+DEV_CUDA_OPS  := $(DEV_CUDA_ATT) ln_forward classifier
 DEV_CUDA_DEPS := $(wildcard dev/cuda/*.h dev/cuda/*.cuh) $(wildcard kernels/*.cuh) cuda/gpu_peaks.h \
                  tests/cuda/cuda_test.h tests/cuda/attention_ref.h tests/emu/check.h $(wildcard cpu/*.h)
 DEV_CUDA_DIR  := $(BUILD)/dev-cuda
 DEV_CUDA_NV   := $(foreach o,$(DEV_CUDA_OPS),$(DEV_CUDA_DIR)/nvcc/$(o)_bf16 $(DEV_CUDA_DIR)/nvcc/$(o)_fp32)
-DEV_CUDA_EMU  := $(foreach o,$(DEV_CUDA_OPS),$(foreach v,bf16 fp32 bf16_broken_mask,$(DEV_CUDA_DIR)/emu/$(o)_$(v))) \
+DEV_CUDA_EMU  := $(foreach o,$(DEV_CUDA_OPS),$(foreach v,bf16 fp32,$(DEV_CUDA_DIR)/emu/$(o)_$(v))) \
+                 $(foreach o,$(DEV_CUDA_ATT),$(DEV_CUDA_DIR)/emu/$(o)_bf16_broken_mask) \
                  $(DEV_CUDA_DIR)/emu/attention_backward_bf16_broken_barrier
 DEV_CUDA_LIBS := -lcublasLt -lopenblas
 

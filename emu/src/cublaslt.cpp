@@ -2,6 +2,19 @@
 // cublasLt.h prototypes, computed in fp32 with OpenBLAS (cuBLAS is column-major, so
 // cblas_sgemm(CblasColMajor, ...) takes the same arguments). Anything outside the
 // subset returns CUBLAS_STATUS_NOT_SUPPORTED and says why on stderr.
+//
+// It also refuses what the real library documents as unsupported (emu/README.md, "cuBLASLt
+// constraints"), so code that runs here does not meet its first NOT_SUPPORTED on a GPU:
+//   - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_{A,B,C,D}_BYTES (default 256) is a promise about the
+//     pointers; the algorithm the heuristic returns may rely on all of it, so cublasLtMatmul
+//     refuses a pointer less aligned than the preference its algorithm was chosen for (an
+//     algo of nullptr means the default preferences). A promise below the element size, or
+//     not a power of two, gets no algorithm;
+//   - GELU aux (EPILOGUE_AUX_LD) must be divisible by 8 and >= the rows of D: no algorithm
+//     otherwise; the aux pointer must be 16-byte aligned (our reading: with ld % 8 every
+//     aux column then starts on 16 bytes, which is what a vectorised epilogue needs);
+//   - bias/aux types CUDA_R_32F or CUDA_R_16BF, transposes N/T only, no epilogue on a
+//     batched matmul.
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cblas.h>
@@ -12,6 +25,14 @@
 #include <vector>
 
 namespace {
+
+constexpr uint64_t kAlgoMagic = 0xC0E1A160A1600001ull;  // algo.data[0]: "made by our heuristic"
+constexpr uint32_t kDefaultAlign = 256;                 // cuBLASLt's documented default
+
+struct Pref {
+    size_t workspace = 0;
+    uint32_t align[4] = {kDefaultAlign, kDefaultAlign, kDefaultAlign, kDefaultAlign};  // A, B, C, D
+};
 
 struct Desc {
     cublasComputeType_t compute;
@@ -45,6 +66,7 @@ bool get(const void* buf, size_t size, T* out) {
 }
 
 bool type_ok(cudaDataType_t t) { return t == CUDA_R_32F || t == CUDA_R_16BF; }
+uint32_t elem_size(cudaDataType_t t) { return t == CUDA_R_32F ? 4 : 2; }
 
 float load(const void* p, cudaDataType_t t, size_t i) {
     return t == CUDA_R_32F ? ((const float*)p)[i] : __bfloat162float(((const __nv_bfloat16*)p)[i]);
@@ -141,11 +163,21 @@ cublasStatus_t cublasLtMatrixLayoutSetAttribute(cublasLtMatrixLayout_t l, cublas
     return ok ? CUBLAS_STATUS_SUCCESS : unsupported("matrix layout attribute value");
 }
 
-cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t* p) { *p = (cublasLtMatmulPreference_t) new char(0); return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) { delete (char*)p; return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t, cublasLtMatmulPreferenceAttributes_t a, const void*, size_t) {
-    if (a != CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES) return unsupported("matmul preference attribute");
-    return CUBLAS_STATUS_SUCCESS;
+cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t* p) { *p = (cublasLtMatmulPreference_t) new Pref(); return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) { delete (Pref*)p; return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t a, const void* buf, size_t size) {
+    Pref* x = (Pref*)p;
+    int i = -1;
+    switch (a) {
+    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES:
+        return get(buf, size, &x->workspace) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES: i = 0; break;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES: i = 1; break;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES: i = 2; break;
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES: i = 3; break;
+    default: return unsupported("matmul preference attribute (supported: MAX_WORKSPACE_BYTES, MIN_ALIGNMENT_{A,B,C,D}_BYTES)");
+    }
+    return get(buf, size, &x->align[i]) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
 }
 
 namespace {
@@ -172,6 +204,7 @@ cublasStatus_t check(const Desc& d, const Layout& A, const Layout& B, const Layo
     if (needs_bias && !d.bias) return CUBLAS_STATUS_INVALID_VALUE;
     if (needs_aux && (!d.aux || d.aux_ld < (int64_t)m)) return CUBLAS_STATUS_INVALID_VALUE;
     if ((needs_bias || needs_aux) && D.batch != 1) return unsupported("epilogue with batched matmul");
+    if (needs_aux && d.aux_ld % 8 != 0) return unsupported("EPILOGUE_AUX_LD not divisible by 8");
     if (d.bias_type != -1 && !type_ok((cudaDataType_t)d.bias_type)) return unsupported("bias data type");
     if (d.aux_type != -1 && !type_ok((cudaDataType_t)d.aux_type)) return unsupported("aux data type");
     return CUBLAS_STATUS_SUCCESS;
@@ -180,13 +213,23 @@ cublasStatus_t check(const Desc& d, const Layout& A, const Layout& B, const Layo
 
 cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
                                               cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
-                                              cublasLtMatmulPreference_t, int requested,
+                                              cublasLtMatmulPreference_t pref, int requested,
                                               cublasLtMatmulHeuristicResult_t results[], int* returned) {
     *returned = 0;
     cublasStatus_t s = check(*(Desc*)desc, *(Layout*)a, *(Layout*)b, *(Layout*)c, *(Layout*)d);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     if (requested < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    Pref none;
+    const Pref& p = pref ? *(const Pref*)pref : none;
+    const Layout* ls[4] = {(Layout*)a, (Layout*)b, (Layout*)c, (Layout*)d};
+    for (int i = 0; i < 4; i++) {
+        const uint32_t al = p.align[i];
+        if (al == 0 || (al & (al - 1)) != 0 || al < elem_size(ls[i]->type))
+            return unsupported("MIN_ALIGNMENT_*_BYTES preference not a power of two >= the element size: no algorithm");
+    }
     memset(&results[0], 0, sizeof results[0]);
+    results[0].algo.data[0] = kAlgoMagic;
+    for (int i = 0; i < 4; i++) results[0].algo.data[1 + i] = p.align[i];  // what this algorithm relies on
     results[0].state = CUBLAS_STATUS_SUCCESS;
     results[0].wavesCount = 1.0f;
     *returned = 1;
@@ -196,11 +239,27 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha_p, const void* Ap,
                               cublasLtMatrixLayout_t al, const void* Bp, cublasLtMatrixLayout_t bl, const void* beta_p,
                               const void* Cp, cublasLtMatrixLayout_t cl, void* Dp, cublasLtMatrixLayout_t dl,
-                              const cublasLtMatmulAlgo_t*, void*, size_t, cudaStream_t) {
+                              const cublasLtMatmulAlgo_t* algo, void*, size_t, cudaStream_t) {
     const Desc& d = *(Desc*)desc;
     const Layout &A = *(Layout*)al, &B = *(Layout*)bl, &C = *(Layout*)cl, &D = *(Layout*)dl;
     cublasStatus_t s = check(d, A, B, C, D);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
+    // the pointers against the alignment the algorithm was chosen for
+    const void* ptrs[4] = {Ap, Bp, Cp, Dp};
+    static const char* names[4] = {"A", "B", "C", "D"};
+    if (algo && algo->data[0] != kAlgoMagic) return unsupported("algorithm not from cublasLtMatmulAlgoGetHeuristic");
+    for (int i = 0; i < 4; i++) {
+        const uint64_t need = algo ? algo->data[1 + i] : kDefaultAlign;
+        if ((uintptr_t)ptrs[i] % need != 0) {
+            fprintf(stderr, "cuemu cuBLASLt: not supported: matrix %s at %p is not %llu-byte aligned "
+                    "(the MIN_ALIGNMENT_%s_BYTES its algorithm was chosen for)\n",
+                    names[i], ptrs[i], (unsigned long long)need, names[i]);
+            return CUBLAS_STATUS_NOT_SUPPORTED;
+        }
+    }
+    const bool uses_aux = d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX || d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS ||
+                          d.epilogue == CUBLASLT_EPILOGUE_DGELU || d.epilogue == CUBLASLT_EPILOGUE_DGELU_BGRAD;
+    if (uses_aux && (uintptr_t)d.aux % 16 != 0) return unsupported("epilogue aux pointer not 16-byte aligned");
     float alpha = *(const float*)alpha_p, beta = *(const float*)beta_p;
     int m = (int)D.rows, n = (int)D.cols, k = (int)(d.ta == CUBLAS_OP_N ? A.cols : A.rows);
     cudaDataType_t bias_type = d.bias_type == -1 ? D.type : (cudaDataType_t)d.bias_type;

@@ -58,8 +58,8 @@ static void test_classifier(int N, int V, int Vp) {
     for (int i = 0; i < N; i++) tg[i] = (i % 4 == 3) ? -1 : (int)(r.next() % V);  // some masked
     floatX* d_l = to_dev<floatX>(logits);
     int* d_tg = to_dev_int(tg);
-    float* d_loss = dev_alloc<float>(N);
-    classifier(d_loss, d_l, d_tg, 0.0f, false, N, V, Vp);
+    float *d_loss = dev_alloc<float>(N), *d_lse = dev_alloc<float>(N);
+    classifier(d_loss, d_l, d_tg, 0.0f, false, N, V, Vp, d_lse);
     Vd probs((size_t)N * Vp), losses(N), dl((size_t)N * Vp);
     noln::softmax_crossentropy_forward(probs.data(), losses.data(), logits.data(), tg.data(), N, V, Vp);
     char what[128];
@@ -68,11 +68,20 @@ static void test_classifier(int N, int V, int Vp) {
     snprintf(what, sizeof what, "classifier leaves logits when write_dlogits=false");
     CHECK(from_dev(d_l, (size_t)N * Vp) == logits, "%s", what);
     const double dloss = 1.0 / 3;
-    classifier(nullptr, d_l, d_tg, (float)dloss, true, N, V, Vp);
     noln::softmax_crossentropy_backward(dl.data(), probs.data(), tg.data(), dloss, N, V, Vp);
-    snprintf(what, sizeof what, "classifier dlogits N%d V%d Vp%d", N, V, Vp);
+    // the backward without the forward's lse reduces each row itself, and with losses asked
+    // for as well it must give the forward's losses (the target logit read before overwrite)
+    floatX* d_l2 = to_dev<floatX>(logits);
+    float* d_loss2 = dev_alloc<float>(N);
+    classifier(d_loss2, d_l2, d_tg, (float)dloss, true, N, V, Vp);
+    snprintf(what, sizeof what, "classifier dlogits (own reduction) N%d V%d Vp%d", N, V, Vp);
+    check_scaled(from_dev(d_l2, (size_t)N * Vp), dl, tol(2), what);
+    CHECK(from_dev(d_loss2, N) == from_dev(d_loss, N), "classifier: fused forward+backward losses differ");
+    // the backward given the forward's lse: one read and one write of each logit
+    classifier(nullptr, d_l, d_tg, (float)dloss, true, N, V, Vp, d_lse, true);
+    snprintf(what, sizeof what, "classifier dlogits (forward's lse) N%d V%d Vp%d", N, V, Vp);
     check_scaled(from_dev(d_l, (size_t)N * Vp), dl, tol(2), what);
-    for (void* q : {(void*)d_l, (void*)d_tg, (void*)d_loss}) cudaFree(q);
+    for (void* q : {(void*)d_l, (void*)d_tg, (void*)d_loss, (void*)d_lse, (void*)d_l2, (void*)d_loss2}) cudaFree(q);
 }
 
 static void test_aux(int B, int T, int C) {
@@ -133,6 +142,7 @@ int main(int argc, char** argv) {
     test_classifier(7, 37, 40);
     test_classifier(5, 1000, 1024);
     test_classifier(3, 64, 64);
+    test_classifier(4, 4101, 4104);  // several chunks per thread; Vp not a multiple of 16 bytes in bf16
     test_aux(3, 6, 37);
     test_aux(2, 40, 64);
     test_aux(1, 1, 17);  // no position qualifies: S falls back to the mean over all

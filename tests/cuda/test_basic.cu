@@ -80,6 +80,12 @@ static void test_residual_gelu(long N, int offset) {
     Vd dwant(dinp.begin() + offset, dinp.end());
     noln::gelu_backward(dwant.data(), a.data() + offset, dout.data(), N);
     CHECK_CLOSE(from_dev(d_dinp + offset, N), dwant, tol(2), "gelu_backward");
+    // overwrite (a first write): whatever dinp held, NaN here, is not read
+    CUDA_CHECK(cudaMemset(d_dinp, 0xFF, (N + offset) * sizeof(floatX)));
+    gelu_backward(d_dinp + offset, d_a + offset, d_dout, N, 0, true);
+    Vd fresh(N, 0.0);
+    noln::gelu_backward(fresh.data(), a.data() + offset, dout.data(), N);
+    CHECK_CLOSE(from_dev(d_dinp + offset, N), fresh, tol(2), "gelu_backward overwrite");
     for (void* p : {(void*)d_a, (void*)d_b, (void*)d_o, (void*)d_dout, (void*)d_da, (void*)d_db, (void*)d_dinp})
         cudaFree(p);
 }

@@ -144,6 +144,21 @@ static void run_case(const char* name, int B, int T, int C, const LNPathParams& 
     CHECK_CLOSE(from_dev(d_dw, C), dw, tol(3), what);
     snprintf(what, sizeof what, "%s: db", name);
     CHECK_CLOSE(from_dev(d_db, C), db, tol(3), what);
+    // dx_overwrite (a first write): whatever dx held, NaN here, is not read
+    {
+        CUDA_CHECK(cudaMemset(d_dinp, 0xFF, NC * sizeof(floatX)));
+        LNSiteBackward g2 = g;
+        g2.dx_overwrite = true;
+        ln_path_backward(g2);
+        Vd fresh(NC, 0.0), dw2(C, 0.0), db2(C, 0.0);
+        noln::layernorm_backward(fresh.data(), dw2.data(), db2.data(), dout1.data(), x.data(), w.data(), mean1.data(),
+                                 rs1.data(), N, C, p1.frozen != 0);
+        if (p2)
+            noln::layernorm_backward(fresh.data(), dw2.data(), db2.data(), dout2.data(), x.data(), w.data(),
+                                     mean2.data(), rs2.data(), N, C, p2->frozen != 0);
+        snprintf(what, sizeof what, "%s: dinp (dx_overwrite)", name);
+        CHECK_CLOSE(from_dev(d_dinp, NC), fresh, tol(3), what);
+    }
 
     for (void* q : {(void*)d_a, (void*)d_b, (void*)d_x, (void*)d_w, (void*)d_bias, (void*)d_out1, (void*)d_out2,
                     (void*)d_mean, (void*)d_r1, (void*)d_r2, (void*)d_part, (void*)d_obs, (void*)d_tok, (void*)d_p,

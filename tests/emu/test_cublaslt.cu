@@ -116,8 +116,105 @@ static void run_case(const Case& c, bool ta, bool tb, cudaDataType_t type, doubl
     cudaFree(dA); cudaFree(dB); cudaFree(dD); cudaFree(dbias); cudaFree(daux);
 }
 
+// What the real library refuses, the stand-in refuses too (emu/src/cublaslt.cpp's header).
+// One fp32 GEMM D (m x n) = A (m x k) B (k x n), all column-major, with optional knobs.
+struct Knobs {
+    size_t a_off = 0;             // bytes added to A's pointer
+    uint32_t pref_a = 0;          // MIN_ALIGNMENT_A_BYTES (0: left at the default)
+    bool gelu_aux = false;        // GELU_AUX epilogue
+    int64_t aux_ld = 24;
+    size_t aux_off = 0;           // bytes added to the aux pointer
+};
+// Returns {heuristic status, algorithms found, matmul status (-1: not called)}.
+static std::vector<int> try_gemm(const Knobs& kn) {
+    const int m = 24, n = 8, k = 16;
+    float *A, *B, *D, *aux;
+    cudaMalloc(&A, (m * k + 64) * sizeof(float));
+    cudaMalloc(&B, k * n * sizeof(float));
+    cudaMalloc(&D, m * n * sizeof(float));
+    cudaMalloc(&aux, (kn.aux_ld * n + 64) * sizeof(float));
+    cudaMemset(A, 0, (m * k + 64) * sizeof(float));
+    cudaMemset(B, 0, k * n * sizeof(float));
+    float* a = (float*)((char*)A + kn.a_off);
+    float* x = (float*)((char*)aux + kn.aux_off);
+    cublasLtHandle_t h;
+    cublasLtCreate(&h);
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    if (kn.gelu_aux) {
+        cublasLtEpilogue_t e = CUBLASLT_EPILOGUE_GELU_AUX;
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e);
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &x, sizeof x);
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &kn.aux_ld, sizeof kn.aux_ld);
+    }
+    cublasLtMatrixLayout_t la, lb, ld;
+    cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, m, k, m);
+    cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, k, n, k);
+    cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, m);
+    cublasLtMatmulPreference_t pref;
+    cublasLtMatmulPreferenceCreate(&pref);
+    if (kn.pref_a) cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &kn.pref_a, sizeof kn.pref_a);
+    cublasLtMatmulHeuristicResult_t heur;
+    int found = 0;
+    std::vector<int> r;
+    r.push_back((int)cublasLtMatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &heur, &found));
+    r.push_back(found);
+    float alpha = 1.0f, beta = 0.0f;
+    r.push_back(found ? (int)cublasLtMatmul(h, desc, &alpha, a, la, B, lb, &beta, D, ld, D, ld, &heur.algo, nullptr, 0, 0) : -1);
+    cublasLtMatmulPreferenceDestroy(pref);
+    cublasLtMatrixLayoutDestroy(la); cublasLtMatrixLayoutDestroy(lb); cublasLtMatrixLayoutDestroy(ld);
+    cublasLtMatmulDescDestroy(desc);
+    cublasLtDestroy(h);
+    cudaFree(A); cudaFree(B); cudaFree(D); cudaFree(aux);
+    return r;
+}
+
+static void refusals() {
+    const int OK = CUBLAS_STATUS_SUCCESS, NS = CUBLAS_STATUS_NOT_SUPPORTED;
+    std::vector<int> r;
+    Knobs kn;
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, OK}), "aligned GEMM with default preferences: %d %d %d", r[0], r[1], r[2]);
+    // a column slice 128 bytes into a buffer (the split QKV's V at C=32 in bf16) under the
+    // default 256-byte promise: the algorithm may rely on 256, so the matmul is refused
+    kn.a_off = 128;
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, NS}), "128-byte aligned A under the 256 default: %d %d %d (want 0 1 15)", r[0], r[1], r[2]);
+    kn.pref_a = 128;  // the honest promise
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, OK}), "128-byte aligned A promised as 128: %d %d %d", r[0], r[1], r[2]);
+    kn.a_off = 80;  // 80 bytes: 16-byte aligned, promised 128
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, NS}), "80-byte offset A promised as 128: %d %d %d", r[0], r[1], r[2]);
+    kn.pref_a = 16;
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, OK}), "80-byte offset A promised as 16: %d %d %d", r[0], r[1], r[2]);
+    kn = Knobs();
+    kn.pref_a = 2;  // below the fp32 element size: no algorithm
+    r = try_gemm(kn);
+    CHECK(r[0] == NS && r[1] == 0, "a 2-byte promise for fp32 A found an algorithm: %d %d", r[0], r[1]);
+    kn.pref_a = 48;  // not a power of two
+    r = try_gemm(kn);
+    CHECK(r[0] == NS && r[1] == 0, "a 48-byte promise found an algorithm: %d %d", r[0], r[1]);
+    kn = Knobs();
+    kn.gelu_aux = true;
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, OK}), "GELU_AUX with aux ld 24: %d %d %d", r[0], r[1], r[2]);
+    kn.aux_ld = 28;  // >= m but not divisible by 8
+    r = try_gemm(kn);
+    CHECK(r[0] == NS && r[1] == 0, "GELU_AUX with aux ld 28 found an algorithm: %d %d", r[0], r[1]);
+    kn.aux_ld = 16;  // divisible by 8 but < m
+    r = try_gemm(kn);
+    CHECK(r[0] != OK && r[1] == 0, "GELU_AUX with aux ld 16 < m found an algorithm: %d %d", r[0], r[1]);
+    kn.aux_ld = 24;
+    kn.aux_off = 8;  // aux not 16-byte aligned
+    r = try_gemm(kn);
+    CHECK(r == (std::vector<int>{OK, 1, NS}), "GELU_AUX with an 8-byte aligned aux: %d %d %d", r[0], r[1], r[2]);
+}
+
 int main() {
     srand(99);
+    refusals();
     const Case cases[] = {
         {CUBLASLT_EPILOGUE_DEFAULT, "DEFAULT", false, false, false},
         {CUBLASLT_EPILOGUE_BIAS, "BIAS", true, false, false},

@@ -1,5 +1,5 @@
 // ptx_audit self-test: good.cu plus one kernel per failing rule. The audit must report
-// exactly these five (kernel, rule) pairs, and none for good.cu's kernels in the same PTX.
+// exactly these six (kernel, rule) pairs, and none for good.cu's kernels in the same PTX.
 #include "tests/ptx_audit/good.cu"
 
 // spills: 48 values live across a loop in at most 32 registers (1024 threads, 2 blocks per SM)
@@ -41,4 +41,11 @@ __global__ void __launch_bounds__(128) unsized_smem_kernel(float* out) {
     buf[threadIdx.x] = 1.0f;
     __syncthreads();
     out[threadIdx.x] = buf[127 - threadIdx.x];
+}
+
+// ld128: named like one of the trainer's memory-bound kernels (MEMORY_BOUND_KERNELS), but
+// every global load is a scalar 16-bit one (no __launch_bounds__: BLOCK_SIZE_TABLE holds its block size)
+__global__ void gelu_backward_kernel(__nv_bfloat16* d, const __nv_bfloat16* x, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) d[i] = __float2bfloat16(__bfloat162float(d[i]) * __bfloat162float(x[i]));
 }

@@ -8,6 +8,7 @@
 #     and v1's forward (v1's backward takes 50-90 s there; v3 and v4 at T 1024 are the
 #     trainer's dispatch, run by suite 70)
 #   CUEMU_SCHEDULE=reverse: T 64 with NH 12 and 25, T 130 (three tiles) with NH 12
+# The LN site forward and the classifier (issue 12), v1 and v2, both precisions.
 # Then the flash kernels built broken (a barrier left out; a causal mask one key too far)
 # must FAIL the same validation (T 130, NH 12).
 # Timing is skipped under the emulator (the programs say so); --validate-only is passed too.
@@ -46,6 +47,15 @@ for prec in fp32 bf16; do
 done
 
 lab attention_forward_bf16 forward 2 1 -b 2 -t 1024 -n 12
+
+# issue 12's programs: the LN site forward (v1 before, v2 the trainer's 128-bit kernel) at
+# GPT-2 Small's width and at an odd width (C = 15: scalar tails, no 128-bit path), and the
+# classifier (v1 three passes, v2 two) on 8 rows of GPT-2's 50257-word vocabulary
+for prec in fp32 bf16; do
+  lab ln_forward_$prec forward 2 all -b 2 -t 64 -n 12
+  lab ln_forward_$prec reverse 1 all -b 2 -t 37 -n 3 -s 5
+  lab classifier_$prec forward 2 all -b 1 -t 8
+done
 
 # the broken flash kernels must fail: exit 1 with FAIL lines naming v3. The wrong mask under
 # both schedules, forward and backward; the missing barrier (the dq kernel's, the one the

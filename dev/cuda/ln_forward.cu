@@ -1,0 +1,78 @@
+// The kernel lab's LN site forward (the trainer's common case: residual add fused, one REAL
+// path, the sigma observation): every version validated against cpu/layernorm.h, then timed
+// on a GPU. Shapes: rows B*T of C = NH*HS channels (-b 8 -t 1024 -n 12: GPT-2 Small).
+//   ./ln_forward [VERSION|all] [-b B] [-t T] [-n NH] [-s HS] [-r REPEATS] [--validate-only]
+// v1: before issue 12 (dev/cuda/ln_forward_v1.cuh, scalar 16-bit accesses)
+// v2: kernels/ln_path.cuh (16-byte chunks, streaming loads of the residual addends)
+#include "cpu/layernorm.h"
+#include "cpu/residual.h"
+#include "dev/cuda/lab.h"
+#include "dev/cuda/ln_forward_v1.cuh"
+
+static const char* const NAMES[] = {"", "v1 scalar (before issue 12)", "v2 128-bit chunks (kernels/)"};
+
+int main(int argc, char** argv) {
+    const LabArgs a = lab_args(argc, argv, 2, "  1  scalar loads (before issue 12)\n  2  128-bit chunks (the trainer's)\n");
+    const int N = a.B * a.T, C = a.NH * a.hs;
+    const size_t NC = (size_t)N * C;
+    const LabDevice dev;
+    printf("ln_forward [%s] on %s: N=%d rows (B=%d T=%d), C=%d\n", PRECISION_NAME, dev.name, N, a.B, a.T, C);
+    Rng r(7 + C);
+    Vd xa = rounded(r.vec(NC, -2, 2)), xb = rounded(r.vec(NC, -1, 1));
+    Vd w = rounded(r.vec(C, 0.5, 1.5)), bias = rounded(r.vec(C, -0.5, 0.5));
+    Vd x(NC), want(NC), mean(N), rstd(N);
+    noln::residual_forward(x.data(), xa.data(), xb.data(), (long)NC);
+    x = rounded(x);  // the kernel normalises the stored (rounded) sum
+    noln::layernorm_forward(want.data(), mean.data(), rstd.data(), x.data(), w.data(), bias.data(), N, C,
+                            (const double*)nullptr);
+    floatX *d_a = to_dev<floatX>(xa), *d_b = to_dev<floatX>(xb), *d_x = dev_alloc<floatX>(NC);
+    floatX *d_w = to_dev<floatX>(w), *d_bias = to_dev<floatX>(bias), *d_out = dev_alloc<floatX>(NC);
+    float *d_mean = dev_alloc<float>(N), *d_rstd = dev_alloc<float>(N);
+    float *d_part = dev_alloc<float>(2 * ln_forward_blocks(N)), *d_obs = dev_alloc<float>(2);
+    LNPathParams real{};  // REAL: zero-initialised state
+    LNPathParams* d_p = dev_alloc<LNPathParams>(1);
+    CUDA_CHECK(cudaMemcpy(d_p, &real, sizeof real, cudaMemcpyHostToDevice));
+    LNSiteForward f;
+    f.p1 = {d_out, d_rstd, d_p};
+    f.mean = d_mean;
+    f.x = d_a;
+    f.resid_b = d_b;
+    f.resid_out = d_x;
+    f.w = d_w;
+    f.b = d_bias;
+    f.obs_partial = d_part;
+    f.obs = d_obs;
+    f.N = N;
+    f.T = a.T;
+    f.C = C;
+    auto run = [&](int v) { v == 1 ? ln_forward_v1(f) : ln_path_forward(f); };
+    std::vector<int> passed;
+    for (int v = 1; v <= 2; v++) {
+        if (a.version && a.version != v) continue;
+        const int before = g_failed;
+        CUDA_CHECK(cudaMemset(d_out, 0xFF, NC * sizeof(floatX)));  // NaN where nothing is written
+        CUDA_CHECK(cudaMemset(d_x, 0xFF, NC * sizeof(floatX)));
+        run(v);
+        char what[96];
+        snprintf(what, sizeof what, "%s: residual sum", NAMES[v]);
+        CHECK_CLOSE(from_dev(d_x, NC), x, tol(2), what);
+        snprintf(what, sizeof what, "%s: normalised output", NAMES[v]);
+        CHECK_CLOSE(from_dev(d_out, NC), want, tol(2), what);
+        snprintf(what, sizeof what, "%s: mean, rstd", NAMES[v]);
+        CHECK_CLOSE(from_dev(d_mean, N), mean, 1e-5, what);
+        CHECK_CLOSE(from_dev(d_rstd, N), rstd, 1e-4, what);
+        printf("  %-44s residual max err %.3g, output max err %.3g (tolerance %.3g)\n", NAMES[v],
+               max_err(from_dev(d_x, NC), x), max_err(from_dev(d_out, NC), want), tol(2));
+        if (g_failed == before) passed.push_back(v);
+    }
+    if (a.validate_only || dev.emulated) {
+        printf("timing skipped: %s\n", a.validate_only ? "--validate-only" : "emulated device (host time means nothing for a GPU)");
+        return summary();
+    }
+    // reads x, b; writes the sum and the output (gamma, beta and the stats are small)
+    const double bytes = sizeof(floatX) * 4.0 * NC + 12.0 * N, flops = 10.0 * NC;
+    lab_print_roofline_basis(dev, flops, bytes);
+    lab_print_header();
+    for (int v : passed) lab_print_timing(dev, NAMES[v], lab_time_ms([&] { run(v); }, a.repeats), flops, bytes);
+    return summary();
+}
