@@ -2,6 +2,7 @@
 // scripts/demo.sh): the mean validation CE over val shards, the engine's logits of one
 // batch for scripts/check_export.py, and the LN-free Hugging Face export.
 //
+// MODEL is a model .bin or a Hugging Face folder (an LN-free export loads FROZEN).
 //   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
 //   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
@@ -15,7 +16,7 @@
 #include "host/error.h"
 #include "eval/eval.h"
 #include "eval/export_hf.h"
-#include "io/model_file.h"
+#include "io/hf_gpt2.h"
 
 using namespace noln;
 
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     try {
         if (argc < 3) return usage();
         std::string cmd = argv[1];
-        ModelFile f = read_model_file(argv[2]);
+        ModelFile f = read_any_model(argv[2]);
         GPT2CPU m(f);
         if ((cmd == "val" || cmd == "ref") && argc == 7) {
             int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
