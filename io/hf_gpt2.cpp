@@ -188,12 +188,22 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
         fail("%s: %s is given but layer_norm_epsilon is %g, not the LN-free %g", cfg_path.c_str(),
              LNFREE_SIGMAS_KEY, eps, LNFREE_EPS);
     if (layer_norm_epsilon) *layer_norm_epsilon = eps;
-    mf.ln = lnfree ? lnfree_state(rec, c, cfg_path) : LNState(c.num_layers);
-    mf.has_ln_state = lnfree;
 
+    // The safetensors header (bounded by its file) first: n_layer sizes the tensor list and
+    // the LN state, so it must be backed by that many tensors before either is built.
     SafetensorsFile sf = read_safetensors(st_path);
     std::string prefix;
     if (!sf.find("wte.weight") && sf.find("transformer.wte.weight")) prefix = "transformer.";
+    const uint64_t want_tensors = 12 * (uint64_t)c.num_layers + 4;
+    if (sf.tensors.size() < want_tensors) {
+        // name the first missing tensor: it lies within the first size/12 + 1 layers
+        GPT2Config few = c;
+        few.num_layers = (int)std::min<uint64_t>(c.num_layers, sf.tensors.size() / 12 + 1);
+        for (const Mapping& m : mappings(few))
+            if (!sf.find(prefix + m.hf)) fail("%s: missing tensor %s", st_path.c_str(), (prefix + m.hf).c_str());
+    }
+    mf.ln = lnfree ? lnfree_state(rec, c, cfg_path) : LNState(c.num_layers);
+    mf.has_ln_state = lnfree;
 
     // Every tensor is checked against config.json before anything is allocated, so a
     // config with huge sizes fails on the (much smaller) file rather than in the allocator.

@@ -85,7 +85,7 @@ TEST_CASE("reserved header slots must be 0", "[formats][reserved]") {
     REQUIRE_THROWS_WITH(read_debug_state(poke(ds, trailer, 30, 1), c), NAMES("d.bin.bad", "noln trailer slot 30 is 1"));
 }
 
-// Before: read_hf_gpt2 allocated num_parameters(config) floats (here 4.3e12 bytes) before it
+// Before: read_hf_gpt2 allocated num_parameters(config) floats (here 2.2e11 bytes) before it
 // looked at the safetensors file, and died of std::bad_alloc.
 TEST_CASE("hf_gpt2: a config.json with huge sizes fails on the file, not the allocator", "[hf][limits]") {
     TempDir td;
@@ -93,8 +93,13 @@ TEST_CASE("hf_gpt2: a config.json with huge sizes fails on the file, not the all
     std::vector<float> p(num_parameters(c), 0.5f);
     write_hf_gpt2(td.path, c, p.data());
     write_bytes(td.file("config.json"),
-                "{\"n_layer\": 48, \"n_head\": 16, \"n_embd\": 65536, \"n_positions\": 1024, \"vocab_size\": 50257}");
+                "{\"n_layer\": 1, \"n_head\": 16, \"n_embd\": 65536, \"n_positions\": 1024, \"vocab_size\": 50257}");
     REQUIRE_THROWS_WITH(read_hf_gpt2(td.path), NAMES("model.safetensors", "tensor wte.weight has shape (10, 4), expected (50257, 65536)"));
+    // n_layer also sizes the tensor list and the LN state: a billion layers against a
+    // 16-tensor file names the first missing tensor instead of building them
+    write_bytes(td.file("config.json"),
+                "{\"n_layer\": 1000000000, \"n_head\": 1, \"n_embd\": 1, \"n_positions\": 1, \"vocab_size\": 1, \"layer_norm_epsilon\": 1e12}");
+    REQUIRE_THROWS_WITH(read_hf_gpt2(td.path), NAMES("model.safetensors", "missing tensor h.1.ln_1.weight"));
 }
 
 TEST_CASE("NaN/Inf weights name the file and the tensor when loaded", "[formats][limits]") {
