@@ -8,6 +8,7 @@
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
         return usage();
     } catch (const Error& e) {
         fprintf(stderr, "%s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        fprintf(stderr, "out of memory: an allocation failed\n");
         return 1;
     }
 }

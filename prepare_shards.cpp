@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -209,6 +210,9 @@ int main(int argc, char** argv) {
         return run(o);
     } catch (const Error& e) {
         fprintf(stderr, "%s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        fprintf(stderr, "out of memory: an allocation failed\n");
         return 1;
     }
 }
