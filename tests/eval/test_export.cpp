@@ -99,6 +99,22 @@ TEST_CASE("eps trick: every gamma times 1e6/sigma, everything else untouched", "
     }
 }
 
+// The largest |logit| of a's last forward and the largest difference from b's (n logits).
+struct LogitGap {
+    double maxabs = 0, maxdiff = 0;
+};
+static LogitGap logit_gap(const GPT2CPU& a, const GPT2CPU& b, size_t n) {
+    std::vector<float> la(n), lb(n);
+    a.get_logits(la.data());
+    b.get_logits(lb.data());
+    LogitGap g;
+    for (size_t i = 0; i < n; i++) {
+        g.maxabs = std::max(g.maxabs, (double)std::fabs(la[i]));
+        g.maxdiff = std::max(g.maxdiff, (double)std::fabs(la[i] - lb[i]));
+    }
+    return g;
+}
+
 // The engine computing (x-mean)/1e6 * (gamma*1e6/s) + beta with the exported parameters is
 // the HF model up to var/2e12; it must match the engine with the original parameters and
 // divisors. With a split ln_1 this checks the fold of s_qk/s_v into the V columns.
@@ -120,17 +136,10 @@ static void check_exported_matches_engine(const LNState& s, const ExportOptions&
     b.set_ln_state(hf);
     a.forward(tok.data(), nullptr, B, T);
     b.forward(tok.data(), nullptr, B, T);
-    std::vector<float> la((size_t)B * T * V), lb(la.size());
-    a.get_logits(la.data());
-    b.get_logits(lb.data());
-    double maxabs = 0, maxdiff = 0;
-    for (size_t i = 0; i < la.size(); i++) {
-        maxabs = std::max(maxabs, (double)std::fabs(la[i]));
-        maxdiff = std::max(maxdiff, (double)std::fabs(la[i] - lb[i]));
-    }
-    INFO("max |logit| " << maxabs << ", max |diff| " << maxdiff);
-    REQUIRE(maxabs > 1.0);  // the model is not trivially flat
-    REQUIRE(maxdiff <= 1e-4 * maxabs);
+    const LogitGap g = logit_gap(a, b, (size_t)B * T * V);
+    INFO("max |logit| " << g.maxabs << ", max |diff| " << g.maxdiff);
+    REQUIRE(g.maxabs > 1.0);  // the model is not trivially flat
+    REQUIRE(g.maxdiff <= 1e-4 * g.maxabs);
 }
 
 TEST_CASE("exported parameters reproduce the engine's frozen model", "[export]") {
@@ -255,17 +264,10 @@ TEST_CASE("an LN-free export re-imports FROZEN with its sigmas: same logits and 
     a.set_ln_state(s);
     ForwardResult ra = a.forward(tok.data(), tgt.data(), B, T);
     ForwardResult rb = b.forward(tok.data(), tgt.data(), B, T);
-    std::vector<float> la((size_t)B * T * V), lb(la.size());
-    a.get_logits(la.data());
-    b.get_logits(lb.data());
-    double maxabs = 0, maxdiff = 0;
-    for (size_t i = 0; i < la.size(); i++) {
-        maxabs = std::max(maxabs, (double)std::fabs(la[i]));
-        maxdiff = std::max(maxdiff, (double)std::fabs(la[i] - lb[i]));
-    }
-    INFO("max |logit| " << maxabs << ", max |diff| " << maxdiff << ", loss " << ra.ce << " vs " << rb.ce);
-    REQUIRE(maxabs > 1.0);
-    REQUIRE(maxdiff <= 1e-5 * maxabs);
+    const LogitGap g = logit_gap(a, b, (size_t)B * T * V);
+    INFO("max |logit| " << g.maxabs << ", max |diff| " << g.maxdiff << ", loss " << ra.ce << " vs " << rb.ce);
+    REQUIRE(g.maxabs > 1.0);
+    REQUIRE(g.maxdiff <= 1e-5 * g.maxabs);
     REQUIRE(rb.ce == Approx(ra.ce).epsilon(1e-6));
     // the same folder read as all-REAL LayerNorms (what the importer did before) is far off
     GPT2CPU r(c);

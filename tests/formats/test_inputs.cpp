@@ -11,22 +11,12 @@
 #include "io/shard.h"
 #include "io/tokenizer_bin.h"
 #include "tests/formats/test_util.h"
+#include "tests/fuzz/fuzz_util.h"  // small_config: the fuzzers' model shape
 
 using namespace noln;
 using namespace testutil;
 
 namespace {
-
-GPT2Config small() {
-    GPT2Config c;
-    c.max_seq_len = 8;
-    c.vocab_size = 10;
-    c.padded_vocab_size = 128;
-    c.num_layers = 1;
-    c.num_heads = 2;
-    c.channels = 4;
-    return c;
-}
 
 // The file at path with int32 slot `slot` (from byte `base`) set to `v`, written to path + ".bad".
 std::string poke(const std::string& path, size_t base, int slot, int32_t v) {
@@ -40,7 +30,7 @@ std::string poke(const std::string& path, size_t base, int slot, int32_t v) {
 
 TEST_CASE("reserved header slots must be 0", "[formats][reserved]") {
     TempDir td;
-    const GPT2Config c = small();
+    const GPT2Config c = fuzz::small_config();
     std::vector<float> p(num_parameters(c), 0.5f);
     const std::string model = td.file("m.bin");
     write_model_file(model, c, p.data(), MODEL_VERSION_FP32, nullptr);
@@ -89,7 +79,7 @@ TEST_CASE("reserved header slots must be 0", "[formats][reserved]") {
 // looked at the safetensors file, and died of std::bad_alloc.
 TEST_CASE("hf_gpt2: a config.json with huge sizes fails on the file, not the allocator", "[hf][limits]") {
     TempDir td;
-    const GPT2Config c = small();
+    const GPT2Config c = fuzz::small_config();
     std::vector<float> p(num_parameters(c), 0.5f);
     write_hf_gpt2(td.path, c, p.data());
     write_bytes(td.file("config.json"),
@@ -104,7 +94,7 @@ TEST_CASE("hf_gpt2: a config.json with huge sizes fails on the file, not the all
 
 TEST_CASE("NaN/Inf weights name the file and the tensor when loaded", "[formats][limits]") {
     TempDir td;
-    const GPT2Config c = small();
+    const GPT2Config c = fuzz::small_config();
     std::vector<float> p(num_parameters(c), 0.5f);
     p[param_offset(c, P_FCW) + 3] = NAN;
     write_model_file(td.file("nan.bin"), c, p.data(), MODEL_VERSION_FP32, nullptr);

@@ -51,14 +51,11 @@ int expect_errors_only(F f) {
 }
 
 // The model shape the debug-state harness and its seeds share (the file does not hold it).
+// One layer, C 4, 2 heads, V 10 (Vp 128), maxT 8.
 inline noln::GPT2Config small_config() {
-    noln::GPT2Config c;
-    c.max_seq_len = 8;
-    c.vocab_size = 10;
-    c.padded_vocab_size = 128;
-    c.num_layers = 1;
-    c.num_heads = 2;
+    noln::GPT2Config c = noln::gpt2_config_for_depth(1, 8, 10, 128);
     c.channels = 4;
+    c.num_heads = 2;
     return c;
 }
 
