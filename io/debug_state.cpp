@@ -74,8 +74,8 @@ DebugState read_debug_state(const std::string& path, const GPT2Config& c) {
     check_reserved_zero(words, 24, 32, path, "noln trailer");
     const int nsteps = ti[2];
     if (nsteps < 0 || nsteps > 1000000) fail("%s: noln trailer step count %d invalid", p, nsteps);
-    check_size(path, "the noln trailer's step losses", (uint64_t)nsteps * 4, r.remaining(),
-               "the file's remaining bytes");
+    check_size(path, "truncated noln trailer: its " + std::to_string(nsteps) + " step losses", (uint64_t)nsteps * 4,
+               r.remaining(), "the bytes left in the file");
     s.step_losses.resize(nsteps);
     r.read_exact(s.step_losses.data(), (size_t)nsteps * 4, "noln trailer step losses");
     if (r.remaining() != 0)
