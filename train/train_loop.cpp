@@ -9,12 +9,15 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <new>
 
 #include "eval/eval.h"
 #include "eval/export_hf.h"
 #include "host/dist.h"
 #include "host/error.h"
+#include "host/limits.h"
 #include "io/dataloader.h"
+#include "io/eval_file.h"
 #include "io/file_io.h"
 #include "io/hf_gpt2.h"
 #include "io/model_file.h"
@@ -246,8 +249,8 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     else if (a.resume && ckpts.empty()) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];
-        snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
-                 d.world, B, T, a.total_batch, accum, a.remove.to_string().c_str());
+        snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %lld tokens/step, grad accum %d, schedule %s",
+                 d.world, B, T, (long long)a.total_batch, accum, a.remove.to_string().c_str());
         log.message(b);
         if (a.remove.last_step(L) > a.steps)
             log.message("warning: the removal schedule ends at step " +
@@ -265,7 +268,10 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             log.hellaswag(step, correct, n, acc);
         }
     };
-    if (start == 1 && a.val_every > 0) evals(0);  // the starting model's numbers
+    if (start == 1 && a.val_every > 0) {  // the starting model's numbers, with its LN state
+        m.set_ln_state(ln);
+        evals(0);
+    }
 
     TrainResult res;
     res.first_step = start;
@@ -276,7 +282,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             for (int& t : tg)
                 if (t == eot) t = -1;
     };
-    const float grad_scale_per_fwd = 1.0f / (float)(accum * d.world);
+    const float grad_scale_per_fwd = (float)(1.0 / ((double)accum * d.world));
 
     for (int step = start; step <= a.steps; step++) {
         auto t0 = clock::now();
@@ -309,7 +315,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         m.allreduce_gradients();
         dist_allreduce_sum(sums, 3);
         const float ce = sums[2] > 0 ? (float)(sums[0] / sums[2]) : 0.0f;
-        const float aux = (float)(sums[1] / (accum * d.world));
+        const float aux = (float)(sums[1] / ((double)accum * d.world));
         const float norm = m.grad_norm();
         if (!std::isfinite(ce) || !std::isfinite(aux) || !std::isfinite(norm)) {
             int k = a.out_dir.empty() ? 0 : newest_checkpoint(a.out_dir);
@@ -361,18 +367,36 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
 // ---- the trainer's main() around the loop ----
 
-// What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
-// folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
-// --heads, --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
+// A lower bound of the host memory a run takes (docs/training.md "Limits"): 4 bytes per
+// parameter for -e's copy and 16 for the trainer's weights, gradients and AdamW m and v, plus
+// the logits and their gradient of one micro-batch (8 bytes per B*T*Vp), checked against this
+// machine's memory before anything of that size is allocated.
+static void check_run_memory(const TrainArgs& a, const GPT2Config& c, const std::string& where) {
+    const uint64_t need = mul_sat(num_parameters(c), 20) +
+                          mul_sat(mul_sat((uint64_t)a.B * (uint64_t)a.T, (uint64_t)c.padded_vocab_size), 8);
+    char what[160];
+    snprintf(what, sizeof what, "a run of %zu parameters (%dL %dC, Vp %d, maxT %d) with micro-batch %dx%d",
+             num_parameters(c), c.num_layers, c.channels, c.padded_vocab_size, c.max_seq_len, a.B, a.T);
+    check_size(where, what, need, physical_memory(), "this machine's memory");
+}
+
+// What -e names: our checkpoint or an llm.c .bin, a Hugging Face GPT-2 folder or
+// .safetensors (read_any_model), or "dN": a depth-N GPT-2 shaped by --width, --heads,
+// --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
 static ModelFile load_initial_model(const TrainArgs& a) {
     const std::string& e = a.model;
-    if (e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos) {
+    if (is_fresh_model(e)) {
         const int depth = std::atoi(e.c_str() + 1);
         if (depth <= 0 || depth > 1000) fail("-e: %s: depth must be 1..1000", e.c_str());
         GPT2Config c = gpt2_config_for_depth(depth, a.max_seq, a.vocab, padded_vocab(a.vocab));
         if (a.width) c.channels = a.width;
         if (a.heads) c.num_heads = a.heads;
-        validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
+        const std::string where = "-e " + e + " (with --width/--heads/--vocab/--max-seq)";
+        validate_config(c, where);
+        check_run_memory(a, c, where);
+        if (dist().rank == 0)
+            printf("-e %s: initialising %zu parameters (%.3g GB) from --seed %llu\n", e.c_str(),
+                   num_parameters(c), num_parameters(c) * 4.0 / 1e9, (unsigned long long)a.seed);
         ModelFile f;
         f.config = c;
         f.version = MODEL_VERSION_FP32;
@@ -380,9 +404,44 @@ static ModelFile load_initial_model(const TrainArgs& a) {
         gpt2_init_params(c, f.params.data(), a.seed);
         return f;
     }
-    const bool hf = is_directory(e) ||
-                    (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
-    return hf ? read_hf_gpt2(e) : read_model_file(e);
+    return read_any_model(e);
+}
+
+// Everything that can be checked before step 1 rather than failing on the way or at the end
+// (docs/training.md "Checked before step 1"): the memory estimate, the HellaSwag file (read
+// whole), the export target and whether the state the schedule reaches at -x can be exported.
+static void check_before_training(const TrainArgs& a, const GPT2Config& c, const LNState* initial) {
+    check_run_memory(a, c, "-e " + a.model);
+    if (!a.hellaswag_file.empty()) read_eval_file(a.hellaswag_file, c.vocab_size);
+    if (a.hellaswag && a.val_every == 0 && dist().rank == 0)
+        fprintf(stderr, "warning: -h 1 with -v 0: HellaSwag runs only at validations, so never\n");
+    if (a.export_hf.empty()) return;
+    check_dir_target(a.export_hf, "--export-hf");
+    LNState end = initial ? *initial : LNState(c.num_layers);
+    const LNState start = end;
+    for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+    apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+    const std::string where = "--export-hf (the state after step " + std::to_string(a.steps) + ")";
+    ExportOptions eo;
+    eo.fold_ln1_split = true;  // the split is checked here: its sigmas are not known yet
+    check_lnfree_exportable(end, where, eo);
+    if (a.export_fold_ln1) return;
+    // Without folding, ln1qk[l] and ln1v[l] must end with one sigma. Before training that is
+    // known only when both are already frozen alike, or both freeze at the same step (they
+    // then copy the same EMA value); any other pair would be refused after the last step.
+    for (int l = 0; l < c.num_layers; l++) {
+        const LNPath &qk = start.path(PATH_LN1QK, l), &v = start.path(PATH_LN1V, l);
+        const bool same = (qk.frozen && v.frozen && qk.sigma == v.sigma) ||
+                          (!qk.frozen && !v.frozen &&
+                           a.remove.step_for(PATH_LN1QK, l) == a.remove.step_for(PATH_LN1V, l));
+        if (!same)
+            fail("--export-fold-ln1 0: layer %d's ln1qk and ln1v %s, so their sigmas will differ and "
+                 "the export would be refused after the last step; use --export-fold-ln1 1 (exact) "
+                 "or a schedule that freezes both at one step", l,
+                 qk.frozen || v.frozen ? "do not start frozen with one sigma"
+                                       : ("freeze at steps " + std::to_string(a.remove.step_for(PATH_LN1QK, l)) +
+                                          " and " + std::to_string(a.remove.step_for(PATH_LN1V, l))).c_str());
+    }
 }
 
 // The DataLoader as the loop's TokenSource.
@@ -417,6 +476,7 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         }
         // the model: -e's parameters, and its LN state when the file carries one
         const ModelFile init = load_initial_model(a);
+        check_before_training(a, init.config, init.has_ln_state ? &init.ln : nullptr);
         std::unique_ptr<Model> owned = make_model(init.config);
         Model& m = *owned;
         m.set_parameters(init.params.data());
@@ -445,14 +505,9 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
                 n = r.n;
                 acc = r.acc_norm;
             };
-        if (!a.export_hf.empty()) {
-            // Refuse now rather than after the run when the schedule cannot end LN-free.
-            LNState end = initial ? *initial : LNState(c.num_layers);
-            for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
-            apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+        if (!a.export_hf.empty()) {  // checked before training by check_before_training
             ExportOptions eo;
             eo.fold_ln1_split = a.export_fold_ln1 != 0;
-            check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
             hooks.at_end = [&m, &a, eo](const LNState& ln, const float* params) {
                 if (dist().rank == 0) {
                     export_hf_lnfree(a.export_hf, m.config(), params, ln, eo);
@@ -463,6 +518,15 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         run_training(m, a, src, hooks, initial);
     } catch (const AgreedError& e) {  // every rank knows: each stops cleanly
         fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        // Out of memory on this rank: say so, then end the other ranks as for any error.
+        fprintf(stderr, "%s (rank %d): out of memory: an allocation failed (the run's sizes exceed "
+                "the memory available to it)\n", prog, d.rank);
+        if (d.world > 1) {
+            fprintf(stderr, "%s (rank %d): aborting all %d ranks\n", prog, d.rank, d.world);
+            dist_abort(1);
+        }
         return 1;
     } catch (const std::exception& e) {
         // The other ranks may be waiting in a collective this rank will not reach: end them.
