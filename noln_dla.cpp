@@ -21,6 +21,7 @@
 #include "io/bpe.h"
 #include "io/file_io.h"
 #include "io/json.h"
+#include "io/hf_gpt2.h"
 #include "io/model_file.h"
 
 using namespace noln;
@@ -30,7 +31,7 @@ constexpr double SUM_TOL = 1e-4;
 
 static int usage() {
     fprintf(stderr,
-            "usage: noln_dla MODEL.bin (--text TEXT | --tokens ID,ID,...) [--target TOKEN] [--top K]\n"
+            "usage: noln_dla MODEL (a .bin or a Hugging Face folder) (--text TEXT | --tokens ID,ID,...) [--target TOKEN] [--top K]\n"
             "                [--show N] [--exact] [--json] [--tokenizer DIR]\n"
             "  --text TEXT       the input, encoded with GPT-2's BPE (at most the model's context)\n"
             "  --tokens IDS      the input as comma-separated token ids instead\n"
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
         if (have_text && text.empty()) fail("noln_dla: --text is empty: give at least one token of input");
         if (have_tokens && token_list.empty()) fail("noln_dla: --tokens is empty: give at least one token id");
 
-        ModelFile f = read_model_file(model_path);
+        ModelFile f = read_any_model(model_path);  // a checkpoint, llm.c .bin or HF folder
         const GPT2Config& c = f.config;
         if (exact && !f.ln.path(PATH_LNF).frozen)
             fail("noln_dla: %s: --exact asks for an exact decomposition, but this model's ln_f is "

@@ -2,12 +2,14 @@
 // scripts/demo.sh): the mean validation CE over val shards, the engine's logits of one
 // batch for scripts/check_export.py, and the LN-free Hugging Face export.
 //
+// MODEL is a model .bin or a Hugging Face folder (an LN-free export loads FROZEN).
 //   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
 //   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
 //   noln_eval export-folded MODEL.bin DIR                  exact folded export (docs/export.md)
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,7 @@
 #include "eval/eval.h"
 #include "eval/export_folded.h"
 #include "eval/export_hf.h"
-#include "io/model_file.h"
+#include "io/hf_gpt2.h"
 
 using namespace noln;
 
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
     try {
         if (argc < 3) return usage();
         std::string cmd = argv[1];
-        ModelFile f = read_model_file(argv[2]);
+        ModelFile f = read_any_model(argv[2]);
         GPT2CPU m(f);
         if ((cmd == "val" || cmd == "ref") && argc == 7) {
             int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
@@ -71,6 +73,9 @@ int main(int argc, char** argv) {
         return usage();
     } catch (const Error& e) {
         fprintf(stderr, "%s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        fprintf(stderr, "out of memory: an allocation failed\n");
         return 1;
     }
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -181,9 +182,7 @@ int run(const Options& o) {
 
     std::string dir = dir_name(o.out);
     make_dirs(dir);
-    write_split(o.out, "train", train, o.shard_size);
-    if (!val.empty()) write_split(o.out, "val", val, o.shard_size);
-
+    // the tokenizer file first: a bad --tokenizer-bin then fails before any shard is written
     std::string tok_bin = o.tokenizer_bin.empty() ? dir + "/gpt2_tokenizer.bin" : o.tokenizer_bin;
     if (tok_bin != "none") {
         std::vector<std::string> tokens(bpe.vocab_size());
@@ -191,6 +190,8 @@ int run(const Options& o) {
         write_tokenizer_bin(tok_bin, tokens, bpe.eot());
         printf("wrote %s: %d tokens, EOT %d\n", tok_bin.c_str(), bpe.vocab_size(), bpe.eot());
     }
+    write_split(o.out, "train", train, o.shard_size);
+    if (!val.empty()) write_split(o.out, "val", val, o.shard_size);
     printf("train: %zu documents, %zu tokens; val: %s, %zu tokens\n", train_files.size(), train.size(),
            o.val_fraction > 0 ? "the last part of train" : (std::to_string(val_files.size()) + " documents").c_str(),
            val.size());
@@ -209,6 +210,9 @@ int main(int argc, char** argv) {
         return run(o);
     } catch (const Error& e) {
         fprintf(stderr, "%s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        fprintf(stderr, "out of memory: an allocation failed\n");
         return 1;
     }
 }

@@ -121,7 +121,7 @@ void export_hf_folded(const std::string& dir, const GPT2Config& c, const float* 
     HFWriteExtras x;
     x.lm_head = f.lm_head.data();
     x.config_members = {"\"noln_folded\": true"};
-    write_hf_gpt2(dir, c, f.params.data(), LNFREE_EPS, x);
+    write_hf_gpt2(dir, c, f.params.data(), LNFREE_EPS, nullptr, x);
 }
 
 }  // namespace noln

@@ -80,7 +80,10 @@ std::vector<float> lnfree_hf_params(const GPT2Config& c, const float* params, co
 void export_hf_lnfree(const std::string& dir, const GPT2Config& c, const float* params,
                       const LNState& ln, const ExportOptions& o) {
     std::vector<float> p = lnfree_hf_params(c, params, ln, o);
-    write_hf_gpt2(dir, c, p.data(), LNFREE_EPS);
+    // the divisors the written gammas hold: ln_1 carries ln1qk's (the V ratio is folded)
+    LNState written = ln;
+    for (int l = 0; l < c.num_layers; l++) written.path(PATH_LN1V, l) = written.path(PATH_LN1QK, l);
+    write_hf_gpt2(dir, c, p.data(), LNFREE_EPS, &written);
 }
 
 void export_hf_lnfree(const std::string& dir, const GPT2Config& c, const float* params,

@@ -12,9 +12,8 @@
 
 namespace noln {
 
-// The epsilon written to config.json and the scale folded into every gamma.
-constexpr double LNFREE_EPS = 1e12;
-constexpr double LNFREE_SCALE = 1e6;  // sqrt(LNFREE_EPS)
+// The epsilon written to config.json and the scale folded into every gamma:
+// LNFREE_EPS and LNFREE_SCALE (host/ln_paths.h), shared with the importer.
 
 struct ExportOptions {
     // ln1qk[l] and ln1v[l] frozen with different sigmas (each path freezes its own copy of

@@ -43,6 +43,11 @@ namespace noln {
 // REAL rstd = 1/sqrt(var + LN_EPS), observed sd = sqrt(var + LN_EPS). The CPU computes in
 // double with this value; fp32 code uses (float)LN_EPS, which is exactly 1e-5f.
 constexpr double LN_EPS = 1e-5;
+// The LN-free Hugging Face form (docs/export.md, "the eps trick"): layer_norm_epsilon 1e12
+// and every LayerNorm gamma multiplied by 1e6/sigma, so the stock module divides by sigma.
+// Our export writes it and our import recognises it (as FROZEN paths).
+constexpr double LNFREE_EPS = 1e12;
+constexpr double LNFREE_SCALE = 1e6;  // sqrt(LNFREE_EPS)
 
 enum PathKind { PATH_LN2 = 0, PATH_LN1QK = 1, PATH_LN1V = 2, PATH_LNF = 3, NUM_PATH_KINDS = 4 };
 enum SiteKind { SITE_LN1 = 0, SITE_LN2 = 1, SITE_LNF = 2, NUM_SITE_KINDS = 3 };

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "host/error.h"
+#include "host/limits.h"
 #include "io/file_io.h"
 
 namespace noln {
@@ -23,6 +24,7 @@ DebugState read_debug_state(const std::string& path, const GPT2Config& c) {
     if (h[1] != DEBUG_STATE_VERSION)
         fail("%s: debug state version %d not supported (expected %d, padded vocab)", p, h[1],
              DEBUG_STATE_VERSION);
+    check_reserved_zero(h, 4, HEADER_INTS, path, "debug state header");
     DebugState s;
     s.B = h[2];
     s.T = h[3];
@@ -65,8 +67,15 @@ DebugState read_debug_state(const std::string& path, const GPT2Config& c) {
         fail("%s: noln trailer version %d not supported (expected %d)", p, ti[1],
              DEBUG_TRAILER_VERSION);
     r.read_exact(tf, sizeof tf, "noln trailer");
+    std::vector<int32_t> words(32);  // the trailer's 32 words, for the reserved ones
+    memcpy(words.data(), ti, sizeof ti);
+    memcpy(words.data() + 16, tf, sizeof tf);
+    check_reserved_zero(words, 3, 16, path, "noln trailer");
+    check_reserved_zero(words, 24, 32, path, "noln trailer");
     const int nsteps = ti[2];
     if (nsteps < 0 || nsteps > 1000000) fail("%s: noln trailer step count %d invalid", p, nsteps);
+    check_size(path, "truncated noln trailer: its " + std::to_string(nsteps) + " step losses", (uint64_t)nsteps * 4,
+               r.remaining(), "the bytes left in the file");
     s.step_losses.resize(nsteps);
     r.read_exact(s.step_losses.data(), (size_t)nsteps * 4, "noln trailer step losses");
     if (r.remaining() != 0)

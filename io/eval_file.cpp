@@ -16,6 +16,7 @@ EvalFile read_eval_file(const std::string& path, int vocab_size) {
     if (h[1] != 1) fail("%s: unsupported eval file version %d (expected 1)", p, h[1]);
     if (h[2] <= 0) fail("%s: eval file declares %d examples (must be positive)", p, h[2]);
     if (h[3] <= 0) fail("%s: eval file declares longest example %d bytes (must be positive)", p, h[3]);
+    check_reserved_zero(h, 4, HEADER_INTS, path, "eval header");
     EvalFile f;
     f.longest_example_bytes = h[3];
     const int n = h[2];

@@ -40,6 +40,21 @@ void make_dirs(const std::string& dir) {
         fail("%s: cannot create directory: %s", dir.c_str(), strerror(errno));
 }
 
+void check_dir_target(const std::string& dir, const std::string& where) {
+    const char* w = where.c_str();
+    if (dir.empty()) fail("%s: empty folder name", w);
+    std::string at = dir;
+    while (!file_exists(at)) {
+        const std::string parent = dir_name(at);
+        if (parent == at) break;
+        at = parent;
+    }
+    if (!is_directory(at))
+        fail("%s: %s is a file, not a folder", w, at.c_str());
+    if (access(at.c_str(), W_OK | X_OK) != 0)
+        fail("%s: cannot write into %s: %s", w, at.c_str(), strerror(errno));
+}
+
 std::vector<std::string> glob_files(const std::string& pattern) {
     std::vector<std::string> out;
     glob_t g;
@@ -141,6 +156,16 @@ std::vector<int32_t> read_header(FileReader& r, const char* what) {
     std::vector<int32_t> h(HEADER_INTS);
     r.read_exact(h.data(), HEADER_INTS * sizeof(int32_t), what);
     return h;
+}
+
+}  // namespace noln
+
+namespace noln {
+
+void check_reserved_zero(const std::vector<int32_t>& h, int from, int to, const std::string& path,
+                         const char* what) {
+    for (int i = from; i < to && i < (int)h.size(); i++)
+        if (h[i] != 0) fail("%s: %s slot %d is %d, expected 0 (reserved)", path.c_str(), what, i, h[i]);
 }
 
 }  // namespace noln

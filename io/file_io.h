@@ -28,6 +28,9 @@ bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
 // Creates dir and its parents (like mkdir -p); throws on failure.
 void make_dirs(const std::string& dir);
+// Throws naming `where` unless a folder can be written at `dir` later: dir is a writable
+// folder, or does not exist and its nearest existing parent is a writable folder.
+void check_dir_target(const std::string& dir, const std::string& where);
 // Files matching a shell glob pattern, sorted by name; empty when none match.
 std::vector<std::string> glob_files(const std::string& pattern);
 // "a/b/c.bin" -> "a/b" ("." when there is no slash).
@@ -84,5 +87,8 @@ void write_file_atomic(const std::string& path, const void* data, size_t n);
 // file_io.cpp), so these are plain copies, named so call sites say what they mean.
 std::vector<int32_t> read_header(FileReader& r, const char* what);  // 256 int32
 constexpr int HEADER_INTS = 256;
+// Throws "<path>: WHAT slot i is x, expected 0 (reserved)" unless h[from..to) are all 0.
+void check_reserved_zero(const std::vector<int32_t>& h, int from, int to, const std::string& path,
+                         const char* what);
 
 }  // namespace noln

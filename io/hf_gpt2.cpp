@@ -79,6 +79,71 @@ std::string fmt_double(double x) {
     return buf;
 }
 
+
+// The LN-free form's sigmas as our export records them in config.json (absent from other
+// LN-free folders, such as paper (b)'s released models): for each path kind of
+// host/ln_paths.h, the divisor its HF module's gamma was multiplied by 1e6/sigma with.
+// ln1qk and ln1v share HF's one ln_1, so they must agree.
+const char* const LNFREE_SIGMAS_KEY = "noln_ln_sigmas";
+
+std::string sigmas_json(const LNState& ln) {
+    std::string j = "{";
+    for (int k = 0; k < NUM_PATH_KINDS; k++) {
+        j += std::string(k ? ", " : "") + "\"" + PATH_KINDS[k].name + "\": [";
+        for (int l = 0; l < ln.paths_in((PathKind)k); l++)
+            j += (l ? ", " : "") + fmt_double(ln.path((PathKind)k, l).sigma);
+        j += "]";
+    }
+    return j + "}";
+}
+
+// Every path FROZEN with the recorded sigmas (1 where the folder has no record: the split of
+// gamma/sigma into two factors is then unknowable, and 1 keeps the product exact).
+LNState lnfree_state(const Json* rec, const GPT2Config& c, const std::string& where) {
+    const char* w = where.c_str();
+    LNState ln(c.num_layers);
+    for (LNPath& p : ln.paths) p = LNPath{true, 1.0f, 1.0f};
+    if (!rec) return ln;
+    if (!rec->is_object()) fail("%s: %s must be an object", w, LNFREE_SIGMAS_KEY);
+    for (const auto& [name, v] : rec->members) {
+        int k = 0;
+        while (k < NUM_PATH_KINDS && name != PATH_KINDS[k].name) k++;
+        if (k == NUM_PATH_KINDS) fail("%s: %s has an unknown path kind \"%s\"", w, LNFREE_SIGMAS_KEY, name.c_str());
+        const int n = ln.paths_in((PathKind)k);
+        if (!v.is_array() || (int)v.items.size() != n)
+            fail("%s: %s.%s must be an array of %d sigmas", w, LNFREE_SIGMAS_KEY, name.c_str(), n);
+        for (int l = 0; l < n; l++) {
+            const double s = json_number(v.items[l], LNFREE_SIGMAS_KEY, where);
+            if (!(s > 0) || !std::isfinite((float)s))
+                fail("%s: %s.%s[%d] = %g is not a positive finite float", w, LNFREE_SIGMAS_KEY,
+                     name.c_str(), l, s);
+            ln.path((PathKind)k, l).sigma = (float)s;
+        }
+    }
+    if (rec->members.size() != NUM_PATH_KINDS)
+        fail("%s: %s must give every path kind (ln2, ln1qk, ln1v, lnf)", w, LNFREE_SIGMAS_KEY);
+    for (int l = 0; l < c.num_layers; l++)
+        if (ln.path(PATH_LN1QK, l).sigma != ln.path(PATH_LN1V, l).sigma)
+            fail("%s: %s gives layer %d ln1qk sigma %.9g but ln1v %.9g; a Hugging Face block has one "
+                 "ln_1, so they must be equal", w, LNFREE_SIGMAS_KEY, l, ln.path(PATH_LN1QK, l).sigma,
+                 ln.path(PATH_LN1V, l).sigma);
+    return ln;
+}
+
+// gamma_hf = gamma * 1e6 / sigma (the eps trick) -> gamma, in double so it rounds once.
+void unscale_gammas(const GPT2Config& c, float* params, const LNState& ln) {
+    const size_t C = c.channels;
+    auto unscale = [&](int t, int l, float sigma) {
+        float* g = params + param_offset(c, t) + (size_t)l * C;
+        for (size_t i = 0; i < C; i++) g[i] = (float)((double)g[i] * (double)sigma / LNFREE_SCALE);
+    };
+    for (int l = 0; l < c.num_layers; l++) {
+        unscale(P_LN1W, l, ln.path(PATH_LN1QK, l).sigma);
+        unscale(P_LN2W, l, ln.path(PATH_LN2, l).sigma);
+    }
+    unscale(P_LNFW, 0, ln.path(PATH_LNF).sigma);
+}
+
 }  // namespace
 
 ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
@@ -105,21 +170,52 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
                                             : config_int(cfg, "n_ctx", cfg_path);
     c.padded_vocab_size = padded_vocab(c.vocab_size);
     validate_config(c, cfg_path);
+    // The two LayerNorm forms the engine computes exactly: GPT-2's (eps 1e-5, REAL) and the
+    // LN-free export (eps 1e12, FROZEN). Any other epsilon would be silently changed.
     double eps = LN_EPS;
     if (const Json* e = cfg.find("layer_norm_epsilon")) {
         eps = json_number(*e, "layer_norm_epsilon", cfg_path);
         if (!(eps >= 0) || !std::isfinite(eps))
             fail("%s: layer_norm_epsilon %g must be a finite number >= 0", cfg_path.c_str(), eps);
     }
+    const bool lnfree = eps == LNFREE_EPS;
+    if (!lnfree && eps != LN_EPS)
+        fail("%s: layer_norm_epsilon %g is neither GPT-2's %g (LayerNorms kept) nor the LN-free "
+             "export's %g (LayerNorms frozen); the engine computes only those two exactly",
+             cfg_path.c_str(), eps, LN_EPS, LNFREE_EPS);
+    const Json* rec = cfg.find(LNFREE_SIGMAS_KEY);
+    if (rec && !lnfree)
+        fail("%s: %s is given but layer_norm_epsilon is %g, not the LN-free %g", cfg_path.c_str(),
+             LNFREE_SIGMAS_KEY, eps, LNFREE_EPS);
     if (layer_norm_epsilon) *layer_norm_epsilon = eps;
+    // An untied unembedding (lm_head.weight, e.g. noln_eval export-folded) is not a GPT-2 the
+    // engine can hold: reading it as tied would silently give other logits.
+    if (const Json* t = cfg.find("tie_word_embeddings"); t && t->kind == Json::BOOL && !t->boolean)
+        fail("%s: tie_word_embeddings is false (an untied lm_head, as in a folded export): the "
+             "engine's GPT-2 ties the unembedding to wte, so this folder cannot be loaded exactly; "
+             "load the checkpoint or the eps-trick export instead", cfg_path.c_str());
 
+    // The safetensors header (bounded by its file) first: n_layer sizes the tensor list and
+    // the LN state, so it must be backed by that many tensors before either is built.
     SafetensorsFile sf = read_safetensors(st_path);
     std::string prefix;
     if (!sf.find("wte.weight") && sf.find("transformer.wte.weight")) prefix = "transformer.";
+    const uint64_t want_tensors = 12 * (uint64_t)c.num_layers + 4;
+    if (sf.tensors.size() < want_tensors) {
+        // name the first missing tensor: it lies within the first size/12 + 1 layers
+        GPT2Config few = c;
+        few.num_layers = (int)std::min<uint64_t>(c.num_layers, sf.tensors.size() / 12 + 1);
+        for (const Mapping& m : mappings(few))
+            if (!sf.find(prefix + m.hf)) fail("%s: missing tensor %s", st_path.c_str(), (prefix + m.hf).c_str());
+    }
+    mf.ln = lnfree ? lnfree_state(rec, c, cfg_path) : LNState(c.num_layers);
+    mf.has_ln_state = lnfree;
 
-    mf.version = MODEL_VERSION_FP32;
-    mf.params.assign(num_parameters(c), 0.0f);  // wte's padding rows stay zero
-    for (const Mapping& m : mappings(c)) {
+    // Every tensor is checked against config.json before anything is allocated, so a
+    // config with huge sizes fails on the (much smaller) file rather than in the allocator.
+    const std::vector<Mapping> ms = mappings(c);
+    std::vector<const SafeTensor*> found;
+    for (const Mapping& m : ms) {
         const std::string name = prefix + m.hf;
         const SafeTensor* t = sf.find(name);
         if (!t) fail("%s: missing tensor %s", st_path.c_str(), name.c_str());
@@ -128,7 +224,13 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
         if (t->shape != want)
             fail("%s: tensor %s has shape %s, expected %s for this config.json", st_path.c_str(),
                  name.c_str(), shape_str(t->shape).c_str(), shape_str(want).c_str());
-        std::vector<float> v = sf.read_f32(*t);
+        found.push_back(t);
+    }
+    mf.version = MODEL_VERSION_FP32;
+    mf.params.assign(num_parameters(c), 0.0f);  // wte's padding rows stay zero
+    for (size_t k = 0; k < ms.size(); k++) {
+        const Mapping& m = ms[k];
+        std::vector<float> v = sf.read_f32(*found[k]);
         float* dst = mf.params.data() + dst_offset(c, m);
         if (!m.transpose) {
             memcpy(dst, v.data(), v.size() * 4);
@@ -137,13 +239,12 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
                 for (int64_t o = 0; o < m.cols; o++) dst[o * m.rows + i] = v[i * m.cols + o];
         }
     }
-    mf.has_ln_state = false;
-    mf.ln = LNState(c.num_layers);
+    if (lnfree) unscale_gammas(c, mf.params.data(), mf.ln);
     return mf;
 }
 
 void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* params,
-                   double layer_norm_epsilon, const HFWriteExtras& extras) {
+                   double layer_norm_epsilon, const LNState* lnfree_sigmas, const HFWriteExtras& extras) {
     validate_config(c, dir);
     if (!(layer_norm_epsilon >= 0) || !std::isfinite(layer_norm_epsilon))
         fail("%s: layer_norm_epsilon %g must be a finite number >= 0", dir.c_str(), layer_norm_epsilon);
@@ -179,6 +280,7 @@ void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* par
     j += "  \"n_ctx\": " + std::to_string(c.max_seq_len) + ",\n";
     j += "  \"vocab_size\": " + std::to_string(c.vocab_size) + ",\n";
     j += "  \"layer_norm_epsilon\": " + fmt_double(layer_norm_epsilon) + ",\n";
+    if (lnfree_sigmas) j += "  \"" + std::string(LNFREE_SIGMAS_KEY) + "\": " + sigmas_json(*lnfree_sigmas) + ",\n";
     const std::string eot = std::to_string(std::min(50256, c.vocab_size - 1));
     j += "  \"bos_token_id\": " + eot + ",\n";
     j += "  \"eos_token_id\": " + eot + ",\n";
@@ -192,6 +294,21 @@ void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* par
     j += "  \"use_cache\": true\n";
     j += "}\n";
     write_file_atomic(dir + "/config.json", j.data(), j.size());
+}
+
+ModelFile read_any_model(const std::string& path) {
+    const bool hf = is_directory(path) ||
+                    (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0);
+    ModelFile m = hf ? read_hf_gpt2(path) : read_model_file(path);
+    // a NaN/Inf weight would surface only as a non-finite loss at step 1: name it here
+    size_t off = 0, sizes[NUM_PARAM_TENSORS];
+    param_sizes(m.config, sizes);
+    for (int t = 0; t < NUM_PARAM_TENSORS; off += sizes[t], t++)
+        for (size_t i = 0; i < sizes[t]; i++)
+            if (!std::isfinite(m.params[off + i]))
+                fail("%s: non-finite weight %s[%zu] = %g (a damaged file or a diverged run)",
+                     path.c_str(), PARAM_NAMES[t], i, m.params[off + i]);
+    return m;
 }
 
 }  // namespace noln

@@ -179,6 +179,7 @@ ModelFile read_model_file(const std::string& path) {
              "re-run train_gpt2.py to write version 3 (fp32) or 5 (bf16)", p, h[1]);
     if (h[1] != MODEL_VERSION_FP32 && h[1] != MODEL_VERSION_BF16)
         fail("%s: unsupported model file version %d (expected 3 = fp32 or 5 = bf16)", p, h[1]);
+    check_reserved_zero(h, 8, HEADER_INTS, path, "model header");
     ModelFile m;
     m.version = h[1];
     m.config.max_seq_len = h[2];

@@ -20,6 +20,7 @@ uint64_t check_header(FileReader& r) {
     if (h[1] != SHARD_VERSION)
         fail("%s: unsupported token shard version %d (expected %d)", p, h[1], SHARD_VERSION);
     if (h[2] <= 0) fail("%s: token shard declares %d tokens (must be positive)", p, h[2]);
+    check_reserved_zero(h, 3, HEADER_INTS, r.path(), "shard header");
     uint64_t n = (uint64_t)h[2];
     uint64_t want = 1024 + 2 * n;
     if (r.size() != want)

@@ -22,6 +22,7 @@ TokenizerBin read_tokenizer_bin(const std::string& path) {
     if (h[1] == 1) t.eot_token = 50256;  // version 1 predates the EOT slot
     else if (h[1] == 2) t.eot_token = h[3];
     else fail("%s: unsupported tokenizer version %d (expected 1 or 2)", p, h[1]);
+    check_reserved_zero(h, 4, HEADER_INTS, path, "tokenizer header");  // v1 ignores slot 3
     const int n = h[2];
     if (n <= 0) fail("%s: tokenizer declares %d tokens (must be positive)", p, n);
     // each token takes at least 2 bytes, so a huge count in a small file is caught early

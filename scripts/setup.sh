@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need. Idempotent and quiet when
 # everything is already present; safe to call from every make target that needs it.
 set -euo pipefail
-PKGS=(g++ make catch2 libopenblas-dev libopenmpi-dev openmpi-bin python3-torch python3-numpy
+PKGS=(g++ make catch2 libopenblas-dev libopenmpi-dev openmpi-bin python3-torch python3-numpy clang libclang-rt-dev
       python3-matplotlib python3-regex libboost-context-dev nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,7 @@
 #include "train/args.h"
 
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -195,6 +196,15 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help) {
     if (a.vanilla) a.remove = RemovalSchedule{};
 
     if (a.model.empty()) fail("-e: no model given (a model file, an HF folder or dN)");
+    // the dN shape flags would be silently ignored with a model file, which has its own shape
+    if (!is_fresh_model(a.model))
+        for (auto& [f, v] : given)
+            for (const char* shape : {"--width", "--heads", "--vocab", "--max-seq"})
+                if (std::string(f->name) == shape)
+                    fail("%s: applies only to -e dN (a fresh model); %s has its own shape", shape,
+                         a.model.c_str());
+    if (a.ckpt_every > 0 && a.out_dir.empty())
+        fail("-n: checkpoints (-n %d) need -o DIR to write them to", a.ckpt_every);
     if (a.train_glob.empty() && !a.plan) fail("-i: no training shards given");
     if (a.steps <= 0 && !a.plan) fail("-x: number of steps not given (set -x or a --preset)");
     if (a.hellaswag && a.hellaswag_file.empty()) fail("-h: HellaSwag (-h 1) needs --hellaswag FILE");
@@ -209,14 +219,26 @@ float effective_sigma_momentum(const TrainArgs& a, int ranks) {
     return (float)std::pow((double)a.sigma_momentum, (double)a.B * ranks / a.sigma_momentum_seqs);
 }
 
+bool is_fresh_model(const std::string& e) {
+    return e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos;
+}
+
 int resolve_grad_accum(TrainArgs& a, int ranks) {
     if (a.B < 1) fail("-b: %d; -b 0 (the largest that fits) is resolved by the trainer's plan", a.B);
-    const long per_fwd = (long)a.B * a.T * ranks;
+    // 64-bit throughout: B and T go up to 2^20 each and -d to 2^40
+    const int64_t per_fwd = (int64_t)a.B * a.T * ranks;
+    if ((int64_t)a.B * a.T > INT_MAX)
+        fail("-b %d * -t %d = %lld tokens per micro-batch, more than the limit %d", a.B, a.T,
+             (long long)a.B * a.T, INT_MAX);
     if (a.total_batch == -1 || a.total_batch == 0) a.total_batch = per_fwd;
     if (a.total_batch % per_fwd != 0)
-        fail("-d: %ld tokens per step is not a multiple of -b %d * -t %d * %d rank(s) = %ld",
-             a.total_batch, a.B, a.T, ranks, per_fwd);
-    return (int)(a.total_batch / per_fwd);
+        fail("-d: %lld tokens per step is not a multiple of -b %d * -t %d * %d rank(s) = %lld",
+             (long long)a.total_batch, a.B, a.T, ranks, (long long)per_fwd);
+    const int64_t accum = a.total_batch / per_fwd;
+    if (accum > INT_MAX)
+        fail("-d: %lld tokens per step is %lld micro-batches of %lld tokens, more than the limit %d",
+             (long long)a.total_batch, (long long)accum, (long long)per_fwd, INT_MAX);
+    return (int)accum;
 }
 
 std::string train_usage(const char* prog) {

@@ -26,7 +26,7 @@ struct TrainArgs {
     // batch
     int B = 4;                   // -b micro-batch (sequences per rank per forward; 0: the plan's)
     int T = 1024;                // -t
-    long total_batch = -1;       // -d tokens per optimizer step (-1: B*T*ranks)
+    int64_t total_batch = -1;    // -d tokens per optimizer step (-1: B*T*ranks)
     // optimizer
     float lr = 3e-4f;            // -l
     int warmup = 0;              // -u
@@ -77,8 +77,12 @@ TrainArgs parse_train_args(int argc, const char* const* argv, bool* help = nullp
 // given, or rescaled to M^(B*ranks / --sigma-momentum-seqs) when that is set (paper (b)).
 float effective_sigma_momentum(const TrainArgs& a, int ranks);
 
+// True for "dN" (a fresh depth-N model) rather than a file or folder.
+bool is_fresh_model(const std::string& e);
+
 // Checks what needs the number of ranks: -d must be an exact multiple of B*T*ranks.
-// Fills total_batch when it was -1. Returns the gradient accumulation steps.
+// Fills total_batch when it was -1. Returns the gradient accumulation steps (64-bit
+// arithmetic; more than INT_MAX micro-batches, or B*T above INT_MAX, is refused).
 int resolve_grad_accum(TrainArgs& a, int ranks);
 
 // Sets a's hyperparameters to preset p's (train/presets.h), through the flag table.

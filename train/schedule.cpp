@@ -9,13 +9,13 @@
 
 namespace noln {
 
-int RemovalSchedule::step_for(PathKind k, int layer) const {
+int64_t RemovalSchedule::step_for(PathKind k, int layer) const {
     const GroupSchedule& g = group[k];
-    return g.start ? g.start + (PATH_KINDS[k].per_layer ? layer * g.gap : 0) : 0;
+    return g.start ? g.start + (PATH_KINDS[k].per_layer ? (int64_t)layer * g.gap : 0) : 0;
 }
 
-int RemovalSchedule::last_step(int L) const {
-    int last = 0;
+int64_t RemovalSchedule::last_step(int L) const {
+    int64_t last = 0;
     for (int k = 0; k < NUM_PATH_KINDS; k++) last = std::max(last, step_for((PathKind)k, kind_count((PathKind)k, L) - 1));
     return last;
 }
@@ -67,6 +67,7 @@ void parse_removal_override(const std::string& text, RemovalSchedule& s, const s
         names += sep + PATH_KINDS[k].name;
         expected += sep + PATH_KINDS[k].name + (PATH_KINDS[k].per_layer ? "=START/GAP" : "=STEP");
     }
+    bool seen[NUM_PATH_KINDS] = {};
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
@@ -81,6 +82,8 @@ void parse_removal_override(const std::string& text, RemovalSchedule& s, const s
         while (k < NUM_PATH_KINDS && name != PATH_KINDS[k].name) k++;
         if (k == NUM_PATH_KINDS)
             fail("%s: unknown path group '%s' (expected %s)", flag.c_str(), name.c_str(), names.c_str());
+        if (seen[k]) fail("%s: %s is given twice in '%s'", flag.c_str(), name.c_str(), text.c_str());
+        seen[k] = true;
         GroupSchedule& g = s.group[k];
         if (val == "off") {
             g = GroupSchedule{};
@@ -102,7 +105,7 @@ std::vector<PathId> due_paths(const RemovalSchedule& s, int step, const LNState&
     std::vector<PathId> out;
     for (int i = 0; i < (int)ln.paths.size(); i++) {
         const PathId p = path_at(i, ln.num_layers());
-        const int at = s.step_for(p.kind, p.layer);
+        const int64_t at = s.step_for(p.kind, p.layer);
         if (at && at <= step && !ln.paths[i].frozen) out.push_back(p);
     }
     return out;

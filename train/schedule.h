@@ -3,6 +3,7 @@
 // Steps count from 1; a path scheduled at step k is FROZEN for every forward of step k on.
 // The schedule only flips states and copies sigmas in from the EMA; kernels never see it.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,11 @@ struct RemovalSchedule {
 
     GroupSchedule& at(PathKind k) { return group[k]; }
     const GroupSchedule& at(PathKind k) const { return group[k]; }
-    // Step at which path (k, layer) is removed, 0 if never: start + layer*gap.
-    int step_for(PathKind k, int layer) const;
+    // Step at which path (k, layer) is removed, 0 if never: start + layer*gap, in 64 bits
+    // (start and gap go up to 1e9 each, so a late layer's step may lie far past any -x).
+    int64_t step_for(PathKind k, int layer) const;
     // The last removal step for a depth-L model (0 when nothing is scheduled).
-    int last_step(int num_layers) const;
+    int64_t last_step(int num_layers) const;
     bool any() const;
     bool operator==(const RemovalSchedule& o) const;
     // "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104" ("off" for a group never removed)

@@ -9,12 +9,15 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <new>
 
 #include "eval/eval.h"
 #include "eval/export_hf.h"
 #include "host/dist.h"
 #include "host/error.h"
+#include "host/limits.h"
 #include "io/dataloader.h"
+#include "io/eval_file.h"
 #include "io/file_io.h"
 #include "io/hf_gpt2.h"
 #include "io/model_file.h"
@@ -267,8 +270,8 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     else if (a.resume && ckpts.empty()) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];
-        snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
-                 d.world, B, T, a.total_batch, accum, a.remove.to_string().c_str());
+        snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %lld tokens/step, grad accum %d, schedule %s",
+                 d.world, B, T, (long long)a.total_batch, accum, a.remove.to_string().c_str());
         log.message(b);
         for (const std::string& n : hooks.notes) log.message(n);
         if (a.sigma_momentum_seqs > 0) {
@@ -293,7 +296,10 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             log.hellaswag(step, correct, n, acc);
         }
     };
-    if (start == 1 && a.val_every > 0) evals(0);  // the starting model's numbers
+    if (start == 1 && a.val_every > 0) {  // the starting model's numbers, with its LN state
+        m.set_ln_state(ln);
+        evals(0);
+    }
 
     TrainResult res;
     res.first_step = start;
@@ -304,7 +310,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             for (int& t : tg)
                 if (t == eot) t = -1;
     };
-    const float grad_scale_per_fwd = 1.0f / (float)(accum * d.world);
+    const float grad_scale_per_fwd = (float)(1.0 / ((double)accum * d.world));
 
     for (int step = start; step <= a.steps; step++) {
         auto t0 = clock::now();
@@ -337,7 +343,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         m.allreduce_gradients();
         dist_allreduce_sum(sums, 3);
         const float ce = sums[2] > 0 ? (float)(sums[0] / sums[2]) : 0.0f;
-        const float aux = (float)(sums[1] / (accum * d.world));
+        const float aux = (float)(sums[1] / ((double)accum * d.world));
         const float norm = m.grad_norm();
         if (!std::isfinite(ce) || !std::isfinite(aux) || !std::isfinite(norm)) {
             int k = a.out_dir.empty() ? 0 : newest_checkpoint(a.out_dir);
@@ -389,12 +395,20 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
 // ---- the trainer's main() around the loop ----
 
-// What -e names: our checkpoint or an llm.c .bin (read_model_file), a Hugging Face GPT-2
-// folder or .safetensors (read_hf_gpt2), or "dN": a depth-N GPT-2 shaped by --width,
-// --heads, --vocab, --max-seq, initialised here from --seed (gpt2_init_params).
-static bool is_depth_spec(const std::string& e) {
-    return e.size() >= 2 && e[0] == 'd' && e.find_first_not_of("0123456789", 1) == std::string::npos;
+// A lower bound of the host memory a run takes (docs/training.md "Limits"): 4 bytes per
+// parameter for -e's copy and 16 for the trainer's weights, gradients and AdamW m and v, plus
+// the logits and their gradient of one micro-batch (8 bytes per B*T*Vp), checked against this
+// machine's memory before anything of that size is allocated.
+static void check_run_memory(const TrainArgs& a, const GPT2Config& c, const std::string& where) {
+    const uint64_t need = mul_sat(num_parameters(c), 20) +
+                          mul_sat(mul_sat((uint64_t)a.B * (uint64_t)a.T, (uint64_t)c.padded_vocab_size), 8);
+    char what[160];
+    snprintf(what, sizeof what, "a run of %zu parameters (%dL %dC, Vp %d, maxT %d) with micro-batch %dx%d",
+             num_parameters(c), c.num_layers, c.channels, c.padded_vocab_size, c.max_seq_len, a.B, a.T);
+    check_size(where, what, need, physical_memory(), "this machine's memory");
 }
+
+// "dN" (is_fresh_model): a depth-N GPT-2 shaped by --width, --heads, --vocab, --max-seq.
 static GPT2Config depth_config(const TrainArgs& a) {
     const std::string& e = a.model;
     const int depth = std::atoi(e.c_str() + 1);
@@ -405,19 +419,63 @@ static GPT2Config depth_config(const TrainArgs& a) {
     validate_config(c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
     return c;
 }
+
+// What -e names: our checkpoint or an llm.c .bin, a Hugging Face GPT-2 folder or
+// .safetensors (read_any_model), or "dN" (depth_config), initialised here from --seed
+// (gpt2_init_params).
 static ModelFile load_initial_model(const TrainArgs& a) {
     const std::string& e = a.model;
-    if (is_depth_spec(e)) {
+    if (is_fresh_model(e)) {
+        const GPT2Config c = depth_config(a);
+        check_run_memory(a, c, "-e " + e + " (with --width/--heads/--vocab/--max-seq)");
+        if (dist().rank == 0)
+            printf("-e %s: initialising %zu parameters (%.3g GB) from --seed %llu\n", e.c_str(),
+                   num_parameters(c), num_parameters(c) * 4.0 / 1e9, (unsigned long long)a.seed);
         ModelFile f;
-        f.config = depth_config(a);
+        f.config = c;
         f.version = MODEL_VERSION_FP32;
-        f.params.resize(num_parameters(f.config));
-        gpt2_init_params(f.config, f.params.data(), a.seed);
+        f.params.resize(num_parameters(c));
+        gpt2_init_params(c, f.params.data(), a.seed);
         return f;
     }
-    const bool hf = is_directory(e) ||
-                    (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
-    return hf ? read_hf_gpt2(e) : read_model_file(e);
+    return read_any_model(e);
+}
+
+// Everything that can be checked before step 1 rather than failing on the way or at the end
+// (docs/training.md "Checked before step 1"): the memory estimate, the HellaSwag file (read
+// whole), the export target and whether the state the schedule reaches at -x can be exported.
+static void check_before_training(const TrainArgs& a, const GPT2Config& c, const LNState* initial) {
+    check_run_memory(a, c, "-e " + a.model);
+    if (!a.hellaswag_file.empty()) read_eval_file(a.hellaswag_file, c.vocab_size);
+    if (a.hellaswag && a.val_every == 0 && dist().rank == 0)
+        fprintf(stderr, "warning: -h 1 with -v 0: HellaSwag runs only at validations, so never\n");
+    if (a.export_hf.empty()) return;
+    check_dir_target(a.export_hf, "--export-hf");
+    LNState end = initial ? *initial : LNState(c.num_layers);
+    const LNState start = end;
+    for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+    apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+    const std::string where = "--export-hf (the state after step " + std::to_string(a.steps) + ")";
+    ExportOptions eo;
+    eo.fold_ln1_split = true;  // the split is checked here: its sigmas are not known yet
+    check_lnfree_exportable(end, where, eo);
+    if (a.export_fold_ln1) return;
+    // Without folding, ln1qk[l] and ln1v[l] must end with one sigma. Before training that is
+    // known only when both are already frozen alike, or both freeze at the same step (they
+    // then copy the same EMA value); any other pair would be refused after the last step.
+    for (int l = 0; l < c.num_layers; l++) {
+        const LNPath &qk = start.path(PATH_LN1QK, l), &v = start.path(PATH_LN1V, l);
+        const bool same = (qk.frozen && v.frozen && qk.sigma == v.sigma) ||
+                          (!qk.frozen && !v.frozen &&
+                           a.remove.step_for(PATH_LN1QK, l) == a.remove.step_for(PATH_LN1V, l));
+        if (!same)
+            fail("--export-fold-ln1 0: layer %d's ln1qk and ln1v %s, so their sigmas will differ and "
+                 "the export would be refused after the last step; use --export-fold-ln1 1 (exact) "
+                 "or a schedule that freezes both at one step", l,
+                 qk.frozen || v.frozen ? "do not start frozen with one sigma"
+                                       : ("freeze at steps " + std::to_string(a.remove.step_for(PATH_LN1QK, l)) +
+                                          " and " + std::to_string(a.remove.step_for(PATH_LN1V, l))).c_str());
+    }
 }
 
 // The batch and memory plan (train/plan.h) for this run on this backend; rank 0 prints it
@@ -496,7 +554,7 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
             return 0;
         }
         if (a.plan) {  // the plan alone: the model's shape, nothing allocated on a GPU
-            const GPT2Config c = is_depth_spec(a.model) ? depth_config(a) : load_initial_model(a).config;
+            const GPT2Config c = is_fresh_model(a.model) ? depth_config(a) : load_initial_model(a).config;
             PlanInput in;
             return plan_run(a, c, dev, in).fits ? 0 : 1;
         }
@@ -507,6 +565,7 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         if (!plan.fits) fail("memory plan: %s", plan.problem.c_str());
         a.B = plan.B;
         a.total_batch = plan.total_batch;
+        check_before_training(a, init.config, init.has_ln_state ? &init.ln : nullptr);
         std::unique_ptr<Model> owned = make_model(init.config, a.zero, a.recompute);
         Model& m = *owned;
         m.set_parameters(init.params.data());
@@ -536,14 +595,9 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
                 n = r.n;
                 acc = r.acc_norm;
             };
-        if (!a.export_hf.empty()) {
-            // Refuse now rather than after the run when the schedule cannot end LN-free.
-            LNState end = initial ? *initial : LNState(c.num_layers);
-            for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
-            apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+        if (!a.export_hf.empty()) {  // checked before training by check_before_training
             ExportOptions eo;
             eo.fold_ln1_split = a.export_fold_ln1 != 0;
-            check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
             hooks.at_end = [&m, &a, eo](const LNState& ln, const float* params) {
                 if (dist().rank == 0) {
                     export_hf_lnfree(a.export_hf, m.config(), params, ln, eo);
@@ -554,6 +608,15 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
         run_training(m, a, src, hooks, initial);
     } catch (const AgreedError& e) {  // every rank knows: each stops cleanly
         fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        // Out of memory on this rank: say so, then end the other ranks as for any error.
+        fprintf(stderr, "%s (rank %d): out of memory: an allocation failed (the run's sizes exceed "
+                "the memory available to it)\n", prog, d.rank);
+        if (d.world > 1) {
+            fprintf(stderr, "%s (rank %d): aborting all %d ranks\n", prog, d.rank, d.world);
+            dist_abort(1);
+        }
         return 1;
     } catch (const std::exception& e) {
         // The other ranks may be waiting in a collective this rank will not reach: end them.

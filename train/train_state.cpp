@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "host/error.h"
+#include "host/limits.h"
 #include "io/file_io.h"
 
 namespace noln {
@@ -120,6 +121,11 @@ TrainState read_train_state(const std::string& path) {
         fail("%s: corrupt training state header (layers %d, settings %d bytes, loader %d bytes, "
              "%llu moments, %llu master weights)", path.c_str(), L, h[6], h[7], (unsigned long long)n,
              (unsigned long long)nm);
+    // each part the header sizes must be in the file before it is allocated
+    auto fits = [&](uint64_t bytes, const char* what) {
+        check_size(path, std::string("truncated ") + what + " (as the header announces)", bytes,
+                   r.remaining(), "the bytes left in the file");
+    };
     TrainState s;
     s.world = h[2];
     s.rank = h[3];
@@ -128,6 +134,7 @@ TrainState read_train_state(const std::string& path) {
         memcpy(&s.run_id, &h[12], 8);
         memcpy(&s.model_checksum, &h[14], 8);
     }
+    fits((uint64_t)h[6], "settings");
     s.settings.resize(h[6]);
     r.read_exact(s.settings.data(), s.settings.size(), "settings");
     auto get_i = [&](const char* what) { int32_t x; r.read_exact(&x, 4, what); return x; };
@@ -147,12 +154,15 @@ TrainState read_train_state(const std::string& path) {
         e.sigma_bos = get_f("sigma EMA");
         e.seen = get_i("sigma EMA") != 0;
     }
+    fits(n * 8, "optimizer m and v");
     s.m.resize(n);
     s.v.resize(n);
     r.read_exact(s.m.data(), n * 4, "optimizer m");
     r.read_exact(s.v.data(), n * 4, "optimizer v");
+    fits(nm * 4, "master weights");
     s.master.resize(nm);
     r.read_exact(s.master.data(), nm * 4, "master weights");
+    fits((uint64_t)h[7], "data loader state");
     s.loader.resize(h[7]);
     r.read_exact(&s.loader[0], s.loader.size(), "data loader state");
     if (r.remaining() != 0)

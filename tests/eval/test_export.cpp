@@ -13,6 +13,7 @@
 #include "host/error.h"
 #include "eval/export_hf.h"
 #include "io/file_io.h"
+#include "io/hf_gpt2.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "tests/eval/eval_util.h"
@@ -98,6 +99,22 @@ TEST_CASE("eps trick: every gamma times 1e6/sigma, everything else untouched", "
     }
 }
 
+// The largest |logit| of a's last forward and the largest difference from b's (n logits).
+struct LogitGap {
+    double maxabs = 0, maxdiff = 0;
+};
+static LogitGap logit_gap(const GPT2CPU& a, const GPT2CPU& b, size_t n) {
+    std::vector<float> la(n), lb(n);
+    a.get_logits(la.data());
+    b.get_logits(lb.data());
+    LogitGap g;
+    for (size_t i = 0; i < n; i++) {
+        g.maxabs = std::max(g.maxabs, (double)std::fabs(la[i]));
+        g.maxdiff = std::max(g.maxdiff, (double)std::fabs(la[i] - lb[i]));
+    }
+    return g;
+}
+
 // The engine computing (x-mean)/1e6 * (gamma*1e6/s) + beta with the exported parameters is
 // the HF model up to var/2e12; it must match the engine with the original parameters and
 // divisors. With a split ln_1 this checks the fold of s_qk/s_v into the V columns.
@@ -119,17 +136,10 @@ static void check_exported_matches_engine(const LNState& s, const ExportOptions&
     b.set_ln_state(hf);
     a.forward(tok.data(), nullptr, B, T);
     b.forward(tok.data(), nullptr, B, T);
-    std::vector<float> la((size_t)B * T * V), lb(la.size());
-    a.get_logits(la.data());
-    b.get_logits(lb.data());
-    double maxabs = 0, maxdiff = 0;
-    for (size_t i = 0; i < la.size(); i++) {
-        maxabs = std::max(maxabs, (double)std::fabs(la[i]));
-        maxdiff = std::max(maxdiff, (double)std::fabs(la[i] - lb[i]));
-    }
-    INFO("max |logit| " << maxabs << ", max |diff| " << maxdiff);
-    REQUIRE(maxabs > 1.0);  // the model is not trivially flat
-    REQUIRE(maxdiff <= 1e-4 * maxabs);
+    const LogitGap g = logit_gap(a, b, (size_t)B * T * V);
+    INFO("max |logit| " << g.maxabs << ", max |diff| " << g.maxdiff);
+    REQUIRE(g.maxabs > 1.0);  // the model is not trivially flat
+    REQUIRE(g.maxdiff <= 1e-4 * g.maxabs);
 }
 
 TEST_CASE("exported parameters reproduce the engine's frozen model", "[export]") {
@@ -216,4 +226,78 @@ TEST_CASE("write_logits_ref writes header, tokens and the model's logits", "[exp
     std::vector<float> lg((size_t)B * T * V);
     m.get_logits(lg.data());
     REQUIRE(std::memcmp(raw.data() + 16 + 4 * B * T, lg.data(), lg.size() * 4) == 0);
+}
+
+// docs/export.md "Importing an LN-free folder": our own export, with mixed sigmas and a split
+// ln_1 folded, read back by read_hf_gpt2 is a FROZEN model that computes the same logits and
+// loss as the engine's original (within fp32 rounding); the sigmas come back from config.json.
+TEST_CASE("an LN-free export re-imports FROZEN with its sigmas: same logits and loss", "[export][import]") {
+    GPT2Config c = evaltest::tiny_config(3, 16, 2, 64, 16);
+    std::vector<float> p = evaltest::random_params(c, 6);
+    LNState s = evaltest::frozen_state(3);
+    s.path(PATH_LN1V, 0).sigma *= 1.7f;  // split ln_1: folded into the V columns
+    s.path(PATH_LN1V, 2).sigma *= 0.6f;
+    s.path(PATH_LN2, 1).sigma *= 3.0f;
+    ExportOptions o;
+    o.fold_ln1_split = true;
+    std::string dir = tmp_dir("reimport");
+    export_hf_lnfree(dir, c, p.data(), s, o);
+
+    double eps = 0;
+    ModelFile f = read_hf_gpt2(dir, &eps);
+    REQUIRE(eps == 1e12);
+    REQUIRE(f.has_ln_state);
+    REQUIRE(f.ln.all_frozen());
+    REQUIRE_FALSE(f.ln.bos_special);
+    for (int l = 0; l < 3; l++) {
+        CHECK(f.ln.path(PATH_LN2, l).sigma == s.path(PATH_LN2, l).sigma);
+        CHECK(f.ln.path(PATH_LN1QK, l).sigma == s.path(PATH_LN1QK, l).sigma);
+        CHECK(f.ln.path(PATH_LN1V, l).sigma == s.path(PATH_LN1QK, l).sigma);  // ln_1 holds qk's
+    }
+    CHECK(f.ln.path(PATH_LNF).sigma == s.path(PATH_LNF).sigma);
+
+    const int B = 2, T = 12, V = c.vocab_size;
+    std::vector<int> tok(B * T), tgt(B * T);
+    for (int i = 0; i < B * T; i++) tok[i] = (i * 37 + 11) % V, tgt[i] = (i * 53 + 5) % V;
+    GPT2CPU a(c), b(f);
+    a.set_parameters(p.data());
+    a.set_ln_state(s);
+    ForwardResult ra = a.forward(tok.data(), tgt.data(), B, T);
+    ForwardResult rb = b.forward(tok.data(), tgt.data(), B, T);
+    const LogitGap g = logit_gap(a, b, (size_t)B * T * V);
+    INFO("max |logit| " << g.maxabs << ", max |diff| " << g.maxdiff << ", loss " << ra.ce << " vs " << rb.ce);
+    REQUIRE(g.maxabs > 1.0);
+    REQUIRE(g.maxdiff <= 1e-5 * g.maxabs);
+    REQUIRE(rb.ce == Approx(ra.ce).epsilon(1e-6));
+    // the same folder read as all-REAL LayerNorms (what the importer did before) is far off
+    GPT2CPU r(c);
+    r.set_parameters(f.params.data());
+    REQUIRE(std::fabs(r.forward(tok.data(), tgt.data(), B, T).ce - ra.ce) > 0.1);
+}
+
+TEST_CASE("LN-free import refuses what it cannot interpret exactly", "[export][import]") {
+    GPT2Config c = evaltest::tiny_config();
+    std::vector<float> p = evaltest::random_params(c, 7);
+    std::string dir = tmp_dir("reimport_bad");
+    export_hf_lnfree(dir, c, p.data(), evaltest::frozen_state(c.num_layers));
+    const std::string cfg = dir + "/config.json", good = read_file(cfg);
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string t = good;
+        const size_t at = t.find(from);
+        REQUIRE(at != std::string::npos);
+        t.replace(at, from.size(), to);
+        write_file_atomic(cfg, t.data(), t.size());
+    };
+    with("\"layer_norm_epsilon\": 1e+12", "\"layer_norm_epsilon\": 1e-06");
+    REQUIRE_THROWS_WITH(read_hf_gpt2(dir), Contains("config.json") && Contains("layer_norm_epsilon 1e-06 is neither"));
+    with("\"ln1v\": [", "\"ln1v\": [2, ");
+    REQUIRE_THROWS_WITH(read_hf_gpt2(dir), Contains("noln_ln_sigmas.ln1v must be an array of 2 sigmas"));
+    with("\"lnf\": [", "\"lnf\": [-");
+    REQUIRE_THROWS_WITH(read_hf_gpt2(dir), Contains("noln_ln_sigmas.lnf[0]"));
+    with("\"ln1v\": [", "\"ln1v\": [1");  // a different ln1v sigma: HF has one ln_1
+    REQUIRE_THROWS_WITH(read_hf_gpt2(dir), Contains("ln1qk sigma") && Contains("must be equal"));
+    with("\"ln2\":", "\"ln3\":");
+    REQUIRE_THROWS_WITH(read_hf_gpt2(dir), Contains("unknown path kind \"ln3\""));
+    write_file_atomic(cfg, good.data(), good.size());
+    REQUIRE_NOTHROW(read_hf_gpt2(dir));
 }

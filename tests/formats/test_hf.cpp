@@ -259,12 +259,26 @@ TEST_CASE("hf_gpt2: export writes HF layout and imports back", "[hf]") {
     CHECK(cfg.find("vocab_size")->integer == V);
     CHECK(cfg.find("model_type")->str == "gpt2");
     CHECK(cfg.find("tie_word_embeddings")->boolean);
+    // eps 1e12 is the LN-free form: it reads back FROZEN, sigma 1 without a sigma record, each
+    // gamma divided by 1e6 and everything else as written
     double eps = 0;
     ModelFile back = read_hf_gpt2(out, &eps);
     CHECK(eps == 1e12);
-    CHECK(back.params == m.params);
+    CHECK(back.has_ln_state);
+    CHECK(back.ln.all_frozen());
+    for (const LNPath& p : back.ln.paths) CHECK(p.sigma == 1.0f);
+    REQUIRE(back.params.size() == m.params.size());
+    for (size_t i = 0; i < m.params.size(); i++) {
+        const bool gamma = (i >= O_LN1W && i < O_LN1B) || (i >= O_LN2W && i < O_LN2B) || (i >= O_LNFW && i < O_LNFB);
+        INFO(i);
+        REQUIRE(back.params[i] == (gamma ? (float)(m.params[i] / 1e6) : m.params[i]));
+    }
     write_hf_gpt2(td.file("e2"), m.config, m.params.data());
     CHECK(read_json_file(td.file("e2/config.json")).find("layer_norm_epsilon")->number == 1e-5);
+    CHECK_FALSE(read_hf_gpt2(td.file("e2")).has_ln_state);
+    // any other epsilon cannot be computed exactly: refused, not silently run at 1e-5
+    write_hf_gpt2(td.file("e3"), m.config, m.params.data(), 1e-6);
+    REQUIRE_THROWS_WITH(read_hf_gpt2(td.file("e3")), NAMES("e3/config.json", "layer_norm_epsilon 1e-06 is neither"));
 }
 
 TEST_CASE("hf_gpt2: bad folders name the file, the tensor and the problem", "[hf][bad]") {

@@ -47,6 +47,8 @@ check "--target 42 --top 2: token 42 first, then the top 2" \
 if ./noln_eval export-folded "$dir/lnfree.bin" "$dir/folded" 2>/dev/null && [ -f "$dir/folded/model.safetensors" ]; then
   ok "noln_eval export-folded writes the LN-free model"
 else bad "noln_eval export-folded failed on the LN-free model"; fi
+expect_error "the importer refuses the folded export (untied lm_head) rather than misread it" \
+  "tie_word_embeddings is false" ./noln_dla "$dir/folded" --tokens 1,2
 expect_error "export-folded refuses a model with REAL paths" "still REAL" ./noln_eval export-folded "$dir/real.bin" "$dir/nope"
 
 # bad input

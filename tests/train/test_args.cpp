@@ -143,3 +143,29 @@ TEST_CASE("--help lists every flag", "[args]") {
     }
     CHECK(u.find("paper-b-xl") != std::string::npos);
 }
+
+// issue 11 item 6: -d was divided in 64 bits but the quotient stored in an int, so 2^38 tokens
+// at -b 1 -t 1 ran 0 micro-batches and 2^32+1 ran 1 while logging 4.3e9 tokens per step.
+TEST_CASE("-d: micro-batches per step are counted in 64 bits and capped", "[args]") {
+    TrainArgs a = parse({"-e", "d2", "-i", "x", "-x", "5", "-b", "4", "-t", "1024", "-d", "274877906944"});
+    CHECK(resolve_grad_accum(a, 1) == 67108864);  // 2^38 / 4096
+    for (const char* d : {"274877906944", "4294967297"}) {
+        INFO(d);
+        TrainArgs b = parse({"-e", "d2", "-i", "x", "-x", "5", "-b", "1", "-t", "1", "-d", d});
+        REQUIRE_THROWS_WITH(resolve_grad_accum(b, 1), Catch::Matchers::Contains("-d:") &&
+                                                          Catch::Matchers::Contains("more than the limit 2147483647"));
+    }
+    TrainArgs c = parse({"-e", "d2", "-i", "x", "-x", "5", "-b", "1048576", "-t", "4096"});
+    REQUIRE_THROWS_WITH(resolve_grad_accum(c, 1), Catch::Matchers::Contains("tokens per micro-batch"));
+}
+
+// issue 11 item 10: flags that would be silently ignored are refused.
+TEST_CASE("-n needs -o; the dN shape flags need -e dN", "[args]") {
+    CHECK(error_of({"-e", "d2", "-i", "x", "-x", "5", "-n", "2"}).rfind("-n: checkpoints (-n 2) need -o DIR", 0) == 0);
+    CHECK(parse({"-e", "d2", "-i", "x", "-x", "5", "-n", "2", "-o", "out"}).ckpt_every == 2);
+    CHECK(parse({"-e", "d2", "-i", "x", "-x", "5", "--width", "64"}).width == 64);
+    for (const char* f : {"--width", "--heads", "--vocab", "--max-seq"}) {
+        INFO(f);
+        CHECK(error_of({"-e", "model.bin", "-i", "x", "-x", "5", f, "64"}).rfind(std::string(f) + ": applies only to -e dN", 0) == 0);
+    }
+}

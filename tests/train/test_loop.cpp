@@ -216,6 +216,14 @@ TEST_CASE("train state files reject truncation and bad magic", "[resume]") {
     bytes[0] ^= 1;
     write_file_atomic(d + "/magic.bin", bytes.data(), bytes.size());
     CHECK_THROWS_WITH(read_train_state(d + "/magic.bin"), Catch::Contains("magic"));
+    // issue 11 item 5: a size field of 2^39 moments in a small file was allocated (4 TB,
+    // std::bad_alloc) before the file size was looked at; now it is compared first
+    bytes[0] ^= 1;
+    const uint64_t huge = (uint64_t)1 << 39;
+    memcpy(&bytes[8 * 4], &huge, 8);
+    write_file_atomic(d + "/huge.bin", bytes.data(), bytes.size());
+    CHECK_THROWS_WITH(read_train_state(d + "/huge.bin"),
+                      Catch::Contains("huge.bin: truncated optimizer m and v") && Catch::Contains("4398046511104 bytes"));
 }
 
 TEST_CASE("special divisors switch off at their step; EOT targets can be masked", "[loop]") {

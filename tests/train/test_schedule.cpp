@@ -133,3 +133,23 @@ TEST_CASE("specials are on for the steps before their off step", "[schedule]") {
     CHECK_FALSE(ln.bos_special);
     CHECK_FALSE(ln.eot_special);
 }
+
+// issue 11 item 6: start + layer*gap overflowed int, so ln2=1/1000000000 froze ln2[3] at
+// step 1 (3e9 wraps to a negative step); item 10: a part given twice was silently overridden.
+TEST_CASE("removal steps are 64-bit; a part given twice is refused", "[schedule][args]") {
+    RemovalSchedule s;
+    parse_removal_override("ln2=1/1000000000", s, "--remove");
+    CHECK(s.step_for(PATH_LN2, 3) == 3000000001LL);
+    CHECK(s.last_step(12) == 11000000001LL);
+    LNState ln(12);
+    std::vector<PathId> due = due_paths(s, 1, ln);
+    REQUIRE(due.size() == 1);  // ln2[0] only
+    CHECK(due[0].layer == 0);
+    CHECK(due_paths(s, 1000000000, ln).size() == 1);
+    for (const char* twice : {"ln2=1/1,ln2=off", "lnf=5,ln1v=3/1,lnf=6"}) {
+        INFO(twice);
+        RemovalSchedule t;
+        REQUIRE_THROWS_WITH(parse_removal_override(twice, t, "--remove"),
+                            Catch::Matchers::Contains("--remove") && Catch::Matchers::Contains("given twice"));
+    }
+}
