@@ -1,5 +1,6 @@
 #include "train/plan.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -28,23 +29,30 @@ void plan_batch(Plan& p, long tokens, int T, int ranks, int B, int max_B) {
         p.total_batch = (long)p.B * T * ranks;
         return;
     }
+    // false when the nearest total needs more than INT_MAX micro-batches of b sequences
     auto nearest = [&](int b, long& total, int& accum) {
         const long per = (long)b * T * ranks;
         long k = (tokens + per / 2) / per;
         if (k < 1) k = 1;
-        if (k > 1000000000L) fail("-d: %ld tokens per step needs more than 1e9 micro-steps", tokens);
+        if (k > INT_MAX) return false;
         accum = (int)k;
         total = k * per;
+        return true;
+    };
+    auto too_many = [&](int b) {
+        const long per = (long)b * T * ranks;
+        fail("-d: %lld tokens per step is %lld micro-batches of %lld tokens, more than the limit %d",
+             (long long)tokens, (long long)((tokens + per / 2) / per), (long long)per, INT_MAX);
     };
     if (B > 0) {
         p.B = B;
-        nearest(B, p.total_batch, p.accum);
+        if (!nearest(B, p.total_batch, p.accum)) too_many(B);
     } else {
         long best = -1;
         for (int b = 1; b <= max_B; b++) {
             long total;
             int accum;
-            nearest(b, total, accum);
+            if (!nearest(b, total, accum)) continue;
             const long dist = std::labs(total - tokens);
             if (best < 0 || dist <= best) {  // ties: the larger micro-batch
                 best = dist;
@@ -53,6 +61,7 @@ void plan_batch(Plan& p, long tokens, int T, int ranks, int B, int max_B) {
                 p.accum = accum;
             }
         }
+        if (best < 0) too_many(max_B);
     }
     if (p.total_batch != tokens) {
         char b[256];

@@ -9,7 +9,7 @@ Per rank, BF16 build (2-byte parameters, gradients and activations; fp32 m, v, m
   activations of B sequences of T (N = B*T), bytes:
     2 * ( N*C*(L*(1 + 3 + 1 + 1 + 4) + Lln*(2 + 1) + Lg*4 + 4 + 3 + 4 + 4 + 1 + 1)   # per-layer and one-off
           + N*Vp )                                                                        # logits
-    + 4 * ( 5*L*N + 4*N + 2*ceil(N/8) + 2*ceil(N/32)*C + ceil(N/256)*4*C                  # fp32
+    + 4 * ( 5*L*N + 5*N + 2*ceil(N/8) + 2*ceil(N/32)*C + ceil(N/256)*4*C                  # fp32
             + L*N*NH + N*NH )                                                             # attention lse, D
     + 4 * ( 5*N + 1 )                                                                    # int32
   where Lg = 1 with -r >= 1 (else L) and Lln = 1 with -r 2 (else L).
@@ -40,7 +40,8 @@ def acts(L, C, NH, B, r, fx=2):
     # one-off: encoded 1, attproj 1, fcproj 1, lnf 1 = 4 ; backward dres, dln, dlnv, datty 4 ; dqkv 3 ; dfch 4 ; dfchg 4
     x = N * C * (L * 10 + Lln * 3 + Lg * 4 + 4 + 4 + 3 + 4 + 4) + N * Vp
     # flash-style attention keeps a log-sum-exp per (layer, token, head) and its backward a D per (token, head)
-    f = 5 * L * N + 4 * N + 2 * math.ceil(N / 8) + 2 * math.ceil(N / 32) * C + math.ceil(N / 256) * 4 * C
+    # per token: lnf mean and rstd, losses, the logits' log-sum-exp, aux sigma = 5
+    f = 5 * L * N + 5 * N + 2 * math.ceil(N / 8) + 2 * math.ceil(N / 32) * C + math.ceil(N / 256) * 4 * C
     f += L * N * NH + N * NH
     i = 5 * N + 1
     return fx * x + 4 * f + 4 * i
