@@ -169,6 +169,7 @@ public:
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
         aux_lambda_ = lambda;
     }
+    void set_gelu(Gelu g) override { gelu_ = g; }
 
     ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;
     const SigmaObs& sigma_obs() const override { return obs_; }
@@ -235,6 +236,7 @@ private:
     LNState ln_;
     SigmaObs obs_;
     float aux_lambda_ = 0.0f;
+    Gelu gelu_ = Gelu::Tanh;
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
     std::vector<void*> allocs_;
@@ -425,8 +427,14 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
-        matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
-                            param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
+        if (gelu_ == Gelu::Tanh) {
+            matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
+                                param(P_FCB) + l * 4 * C, (int)N, C, 4 * C);
+        } else {  // cuBLASLt's GELU epilogue is the tanh form only
+            matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C, param(P_FCB) + l * 4 * C,
+                           (int)N, C, 4 * C);
+            gelu_forward(l_fchg, l_fch, (long)NC * 4, gelu_);
+        }
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
@@ -502,7 +510,7 @@ inline void GPT2CUDA::backward(float scale) {
                         fch_gelu_ + l * NC * 4, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N,
                         4 * C, C);
         zero(dfch_, NC * 4);
-        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4);
+        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, gelu_);
         zero(dln_, NC);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
                         ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C);

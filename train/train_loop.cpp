@@ -150,13 +150,14 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
                  d.world, B, T, a.total_batch, accum, a.remove.to_string().c_str());
         log.message(b);
-        if (a.remove.last_step(L) > a.steps)
+        if (a.remove.last_step(L) > a.sched_step(a.steps))
             log.message("warning: the removal schedule ends at step " +
                         std::to_string(a.remove.last_step(L)) + ", after -x " + std::to_string(a.steps));
     }
 
     const LRSchedule lrs{a.lr, a.warmup, a.final_frac, a.horizon()};
     m.set_aux_lambda(a.aux_lambda);
+    m.set_gelu(a.gelu);
     auto evals = [&](int step) {
         if (hooks.val_loss) log.val(step, hooks.val_loss());
         if (a.hellaswag && hooks.hellaswag) {
@@ -181,18 +182,20 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
     for (int step = start; step <= a.steps; step++) {
         auto t0 = clock::now();
-        apply_specials(a.bos_sigma_off, a.eot_sigma_off, step, ln);
+        const int at = a.sched_step(step);  // the schedules' clock (paper (a): iteration step-1)
+        apply_specials(a.bos_sigma_off, a.eot_sigma_off, at, ln, a.bos_off_ln1_only);
         bool have_batch = false;
-        if (needs_calibration(a.remove, step, ln, ema)) {
+        if (needs_calibration(a.remove, at, ln, ema)) {
             // a path due now was never observed (removed at step 1): measure it on the first batch
             fetch();
             have_batch = true;
             m.set_ln_state(ln);
             m.forward(in.data(), nullptr, B, T);
-            ema.calibrate(averaged_obs(m), due_paths(a.remove, step, ln));
+            ema.calibrate(averaged_obs(m), due_paths(a.remove, at, ln));
         }
-        for (const FreezeEvent& e : apply_schedule(a.remove, step, ln, ema))
+        for (const FreezeEvent& e : apply_schedule(a.remove, at, ln, ema))
             log.froze(step, e, ln.bos_special || ln.eot_special);
+        apply_bos_ln1_off(a.bos_sigma_off, at, ln, a.bos_off_ln1_only);
         m.set_ln_state(ln);
 
         m.zero_grad();
@@ -222,7 +225,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         }
         const float grad_scale = (a.grad_clip > 0 && norm > a.grad_clip) ? a.grad_clip / norm : 1.0f;
         AdamW h;
-        h.lr = lrs.at(step);
+        h.lr = lrs.at(at);
         h.beta1 = a.beta1;
         h.beta2 = a.beta2;
         h.eps = a.adam_eps;
@@ -343,10 +346,14 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
                 acc = r.acc_norm;
             };
         if (!a.export_hf.empty()) {
+            if (a.gelu != Gelu::Tanh)
+                fail("--export-hf: the Hugging Face export writes GPT-2's tanh GELU (gelu_new); "
+                     "a --gelu %s model cannot be exported this way", gelu_name(a.gelu));
             // Refuse now rather than after the run when the schedule cannot end LN-free.
             LNState end = initial ? *initial : LNState(c.num_layers);
-            for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
-            apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+            const int last = a.sched_step(a.steps);
+            for (const PathId& p : due_paths(a.remove, last, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+            apply_specials(a.bos_sigma_off, a.eot_sigma_off, last, end, a.bos_off_ln1_only);
             ExportOptions eo;
             eo.fold_ln1_split = a.export_fold_ln1 != 0;
             check_lnfree_exportable(end, "--export-hf (the state after step " + std::to_string(a.steps) + ")", eo);
