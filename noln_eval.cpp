@@ -5,6 +5,9 @@
 //   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
 //   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
+//   noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES      per-token loss statistics (eval table)
+//   noln_eval hellaswag MODEL EVAL_FILE                    HellaSwag acc_norm (eval table)
+// MODEL for stats and hellaswag may also be a Hugging Face GPT-2 folder.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -15,6 +18,8 @@
 #include "host/error.h"
 #include "eval/eval.h"
 #include "eval/export_hf.h"
+#include "eval/load_model.h"
+#include "eval/token_stats.h"
 #include "io/model_file.h"
 
 using namespace noln;
@@ -26,11 +31,34 @@ static int to_int(const char* s, const char* what) {
     return (int)v;
 }
 
+// One cell of scripts/eval_table.py's table, as one parsable line on stdout.
+static int eval_table_cell(int argc, char** argv) {
+    const std::string cmd = argv[1];
+    const ModelFile f = load_model_any(argv[2]);
+    GPT2CPU m(f);
+    if (cmd == "stats") {
+        const int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
+        const int maxb = atoi(argv[6]);  // 0: all batches
+        DataLoader val(argv[3], B, T, 0, 1, false, f.config.vocab_size);
+        std::vector<float> tl = eval_token_losses(m, val, maxb);
+        const LossStats s = loss_stats(tl, argv[3]);
+        printf("tokens %ld mean %.6f median %.6f p95 %.6f p99.9 %.6f max %.6f\n", s.n, s.mean, s.median, s.p95,
+               s.p999, s.max);
+    } else {
+        const HellaSwagResult r = eval_hellaswag(m, argv[3], 4, 0);
+        printf("hellaswag n %d correct %d acc_norm %.6f\n", r.n, r.correct, r.acc_norm);
+    }
+    (void)argc;
+    return 0;
+}
+
 static int usage() {
     fprintf(stderr,
             "usage: noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
             "       noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref\n"
-            "       noln_eval export MODEL.bin DIR [fold]\n");
+            "       noln_eval export MODEL.bin DIR [fold]\n"
+            "       noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES\n"
+            "       noln_eval hellaswag MODEL EVAL_FILE\n");
     return 2;
 }
 
@@ -38,6 +66,7 @@ int main(int argc, char** argv) {
     try {
         if (argc < 3) return usage();
         std::string cmd = argv[1];
+        if ((cmd == "stats" && argc == 7) || (cmd == "hellaswag" && argc == 4)) return eval_table_cell(argc, argv);
         ModelFile f = read_model_file(argv[2]);
         GPT2CPU m(f);
         if ((cmd == "val" || cmd == "ref") && argc == 7) {

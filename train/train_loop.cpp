@@ -10,6 +10,7 @@
 
 #include "eval/eval.h"
 #include "eval/export_hf.h"
+#include "eval/load_model.h"
 #include "host/dist.h"
 #include "host/error.h"
 #include "io/dataloader.h"
@@ -283,9 +284,7 @@ static ModelFile load_initial_model(const TrainArgs& a) {
         gpt2_init_params(c, f.params.data(), a.seed);
         return f;
     }
-    const bool hf = is_directory(e) ||
-                    (e.size() > 12 && e.compare(e.size() - 12, 12, ".safetensors") == 0);
-    return hf ? read_hf_gpt2(e) : read_model_file(e);
+    return load_model_any(e);
 }
 
 // The DataLoader as the loop's TokenSource.
