@@ -100,7 +100,11 @@ def read_removals(run_dir):
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError:
-                    die(f"{path}:{n}: not a JSON object")
+                    # a run killed while writing leaves a partial line, and its resumed run
+                    # appends after it: skip it, say so
+                    print(f"plot_losses: {path}:{n}: not a JSON object (a partial line of an "
+                          f"interrupted run?), skipped", file=sys.stderr)
+                    continue
                 if not isinstance(obj, dict) or "step" not in obj:
                     continue
                 # an explicit event line: {"step": S, "event": "remove", "path": "ln2", ...}

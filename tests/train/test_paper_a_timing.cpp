@@ -26,18 +26,24 @@ double paper_a_lr(int it) {
     const double ratio = (double)(it - 100) / (2000 - 100);
     return min_lr + 0.5 * (1.0 + std::cos(M_PI * ratio)) * (lr - min_lr);
 }
-}  // namespace
 
-TEST_CASE("paper-a-small runs paper (a)'s timing: 0-based iterations, LR 0 first, removals one update later",
-          "[presets][paper-a]") {
+// paper-a-small on the fake backend: one micro-batch of 2x4 tokens per step, no validation
+TrainArgs paper_a_on_fake() {
     TrainArgs a;
     apply_preset(*find_preset("paper-a-small"), a);
-    CHECK(a.gelu == Gelu::Erf);
     a.model = a.train_glob = "fake";
     a.B = 2;
     a.T = 4;
     a.total_batch = 8;
     a.val_every = 0;
+    return a;
+}
+}  // namespace
+
+TEST_CASE("paper-a-small runs paper (a)'s timing: 0-based iterations, LR 0 first, removals one update later",
+          "[presets][paper-a]") {
+    TrainArgs a = paper_a_on_fake();
+    CHECK(a.gelu == Gelu::Erf);
     FakeModel m;
     FakeSource src(2, 4);
     run_training(m, a, src, {});
@@ -89,13 +95,7 @@ TEST_CASE("paper-a-small runs paper (a)'s timing: 0-based iterations, LR 0 first
 
 TEST_CASE("--zero-based-steps 0 keeps our 1-based timing; --bos-off-ln1-only 0 switches BOS off everywhere",
           "[presets][paper-a]") {
-    TrainArgs a;
-    apply_preset(*find_preset("paper-a-small"), a);
-    a.model = a.train_glob = "fake";
-    a.B = 2;
-    a.T = 4;
-    a.total_batch = 8;
-    a.val_every = 0;
+    TrainArgs a = paper_a_on_fake();
     a.steps = 1170;
     a.zero_based_steps = 0;
     a.bos_off_ln1_only = 0;
