@@ -99,8 +99,8 @@ def main():
     print(f"GPT-2 {a.model}: ours / paper ({a.paper}) / difference"
           f"  (cross-entropy in nats, mean over every token; HellaSwag acc_norm in %)")
     cell_w = 26
-    print(f"{'':12}" + "".join(f"| {name:<{cell_w - 2}}" for _, name in cols))
-    print(f"{'model':12}" + "".join(f"| {'ours':>7} {'paper':>7} {'diff':>8} " for _ in cols))
+    print((f"{'':12}" + "".join(f"| {name:<{cell_w - 2}}" for _, name in cols)).rstrip())
+    print((f"{'model':12}" + "".join(f"| {'ours':>7} {'paper':>7} {'diff':>8} " for _ in cols)).rstrip())
     for v, name in VARIANTS:
         if v not in ours:
             continue
@@ -114,7 +114,7 @@ def main():
                 nd = 4
             p = pub.get(v, {}).get(k)
             line += f"| {fmt(x, nd):>7} {fmt(p, nd):>7} {fmt(None if p is None else x - p, nd, True):>8} "
-        print(line)
+        print(line.rstrip())
     if sets:
         print()
         print("per-token cross-entropy (nats)")
