@@ -5,6 +5,7 @@
 //   noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES      prints the mean val CE
 //   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
+//   noln_eval export-folded MODEL.bin DIR                  exact folded export (docs/export.md)
 //   noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES      per-token loss statistics (eval table)
 //   noln_eval hellaswag MODEL EVAL_FILE                    HellaSwag acc_norm (eval table)
 // MODEL for stats and hellaswag may also be a Hugging Face GPT-2 folder.
@@ -17,6 +18,7 @@
 #include "io/dataloader.h"
 #include "host/error.h"
 #include "eval/eval.h"
+#include "eval/export_folded.h"
 #include "eval/export_hf.h"
 #include "eval/load_model.h"
 #include "eval/token_stats.h"
@@ -57,6 +59,7 @@ static int usage() {
             "usage: noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
             "       noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref\n"
             "       noln_eval export MODEL.bin DIR [fold]\n"
+            "       noln_eval export-folded MODEL.bin DIR\n"
             "       noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES\n"
             "       noln_eval hellaswag MODEL EVAL_FILE\n");
     return 2;
@@ -87,6 +90,11 @@ int main(int argc, char** argv) {
             o.fold_ln1_split = argc == 5;
             export_hf_lnfree(argv[3], f.config, f.params.data(), f.ln, o);
             fprintf(stderr, "noln_eval: exported %s to %s\n", argv[2], argv[3]);
+            return 0;
+        }
+        if (cmd == "export-folded" && argc == 4) {
+            export_hf_folded(argv[3], f.config, f.params.data(), f.ln);
+            fprintf(stderr, "noln_eval: exported %s folded (no LayerNorm left) to %s\n", argv[2], argv[3]);
             return 0;
         }
         return usage();

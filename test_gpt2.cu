@@ -7,14 +7,19 @@
 // trip. Tolerances (docs/gpu.md) are relative to the
 // reference tensor's largest magnitude, as in test_gpt2_cpu:
 //   FP32: logits, losses, observations 1e-5; gradients, grad norm, step losses and moments
-//         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated);
+//         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated,
+//         the AdamW moments after 10 steps 2.7e-5);
 //   BF16: multiples of bf16 epsilon eps = 2^-8 (a stored activation is off by up to eps/2,
 //         and ~6 stored activations per layer lie on every path): logits, losses,
-//         observations 4 eps; gradients 8 eps (they are also accumulated in bf16 buffers);
+//         observations 4 eps; gradients 8 eps (they are also accumulated in bf16 buffers;
+//         12 eps against a reference debug state, whose fp32 parameters are rounded here);
 //         step losses 2 eps (a loss is an average, but stochastic rounding of the parameters
-//         walks away from the fp32 reference step by step); moments after 10 steps 16 eps.
-//         Measured emulated: logits 1.2 eps, gradients <= 3.1 eps, step losses 0.25 eps,
-//         moments 8.8 eps.
+//         walks away from the fp32 reference step by step); moments after 10 steps 24 eps
+//         (ten steps of stochastically rounded parameters apart: the measured worst case
+//         moves with the model's shape, 8.8 eps at C=32, 13.8 eps at C=64 with the fp32
+//         attention kernels, 17.1 eps with the flash ones, which round P and dS to bf16).
+//         Measured emulated: logits 1.3 eps, gradients <= 2.3 eps, step losses 0.4 eps,
+//         moments 17.1 eps.
 // The reference sees the parameters rounded to floatX, so only the arithmetic is compared.
 // Prints a per-tensor table and ends with "N passed, M failed"; exit 0 only when all pass.
 #include <algorithm>
@@ -34,11 +39,14 @@ using namespace noln;
 
 #if defined(ENABLE_FP32)
 static const bool IS_FP32_BUILD = true;
-static const double TOL_FWD = 1e-5, TOL_GRAD = 1e-4, TOL_STEP = 1e-4, TOL_ADAM = 1e-4;
+static const double TOL_FWD = 1e-5, TOL_GRAD = 1e-4, TOL_STEP = 1e-4, TOL_ADAM = 1e-4, TOL_GRAD_STATE = TOL_GRAD;
 #else
 static const bool IS_FP32_BUILD = false;
 static const double BF16_EPS = 1.0 / 256;
-static const double TOL_FWD = 4 * BF16_EPS, TOL_GRAD = 8 * BF16_EPS, TOL_STEP = 2 * BF16_EPS, TOL_ADAM = 16 * BF16_EPS;
+static const double TOL_FWD = 4 * BF16_EPS, TOL_GRAD = 8 * BF16_EPS, TOL_STEP = 2 * BF16_EPS, TOL_ADAM = 24 * BF16_EPS;
+// Against a reference debug state the parameters are fp32 in the reference and bf16 here,
+// so the gradients also carry the parameter rounding: 12 eps (measured up to 8.1 eps).
+static const double TOL_GRAD_STATE = 12 * BF16_EPS;
 #endif
 
 static int g_pass = 0, g_fail = 0;
@@ -53,7 +61,8 @@ static bool compare(const char* what, const float* got, const float* ref, size_t
     double maxabs = 0, maxref = 0;
     for (size_t i = 0; i < n; i++) {
         const double d = std::fabs((double)got[i] - ref[i]);
-        if (!(d <= maxabs)) maxabs = d;
+        if (std::isnan(d)) maxabs = INFINITY;  // kept: a NaN in maxabs would be replaced by the next d
+        else if (d > maxabs) maxabs = d;
         maxref = std::max(maxref, std::fabs((double)ref[i]));
     }
     const double rel = maxref > 0 ? maxabs / maxref : maxabs;
@@ -68,13 +77,13 @@ static std::vector<float> rounded_to_floatX(std::vector<float> p) {
     return p;
 }
 
-static bool compare_grads(const GPT2Config& c, const float* got, const float* ref) {
+static bool compare_grads(const GPT2Config& c, const float* got, const float* ref, double tol = TOL_GRAD) {
     size_t sizes[NUM_PARAM_TENSORS];
     param_sizes(c, sizes);
     bool ok = true;
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
         const size_t o = param_offset(c, t);
-        ok &= compare(PARAM_NAMES[t], got + o, ref + o, sizes[t], TOL_GRAD);
+        ok &= compare(PARAM_NAMES[t], got + o, ref + o, sizes[t], tol);
     }
     return ok;
 }
@@ -110,7 +119,7 @@ static int run_state(const char* model_path, const char* state_path) {
     m.backward(1.0f);
     std::vector<float> g(num_parameters(c));
     m.get_gradients(g.data());
-    compare_grads(c, g.data(), s.grads.data());
+    compare_grads(c, g.data(), s.grads.data(), TOL_GRAD_STATE);
     if (s.has_trailer && !s.step_losses.empty()) {
         GPT2CUDA m2(mf);
         m2.set_aux_lambda(s.aux_lambda);
@@ -193,8 +202,8 @@ static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int 
 static int run_builtin() {
     GPT2Config c;
     c.num_layers = 2;
-    c.num_heads = 2;
-    c.channels = 32;
+    c.num_heads = 1;
+    c.channels = 64;  // one head of size 64: the BF16 build runs the flash attention kernels
     c.vocab_size = 61;  // < Vp: the padded logit columns must be ignored
     c.padded_vocab_size = 64;
     c.max_seq_len = 16;

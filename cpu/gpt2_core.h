@@ -42,6 +42,16 @@ struct GPT2Core {
     // Accumulates d(scale * (ce + aux))/dparams into grads; needs a forward with targets.
     void backward(F scale);
 
+    // Read-only views of the last forward's activations, for analysis tools (noln_dla,
+    // eval/dla.h). Rows of C floats, one per token (b * T + t). att_out(l): layer l's
+    // attention output before c_proj, head h in columns h*hs..(h+1)*hs-1; mlp_out(l): the
+    // MLP's output with its c_proj bias; lnf_input(): the residual stream ln_f reads;
+    // lnf_scale(): per token, the 1/divisor ln_f applied (1/sqrt(var + eps) on a REAL path).
+    const F* att_out(int l) const { return atty.data() + (size_t)l * B * T * cfg.channels; }
+    const F* mlp_out(int l) const { return fcproj.data() + (size_t)l * B * T * cfg.channels; }
+    const F* lnf_input() const { return residual3.data() + (size_t)(cfg.num_layers - 1) * B * T * cfg.channels; }
+    const F* lnf_scale() const { return lnf_rstd.data(); }
+
 private:
     size_t offs_[NUM_PARAM_TENSORS];
     size_t acts_bt_ = 0;  // B*T the activations are sized for

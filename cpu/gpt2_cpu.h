@@ -45,6 +45,8 @@ public:
     // Direct access for tests and tools (file order, num_parameters() floats).
     float* params() { return core_.params.data(); }
     float* grads() { return core_.grads.data(); }
+    // The forward's state (activations of the last forward, read-only): for analysis tools.
+    const GPT2Core<float>& core() const { return core_; }
     // Per-op timing of forward/backward into p (nullptr: off); see cpu/op_profile.h.
     void set_profile(OpProfile* p) { core_.profile = p; }
 

@@ -7,15 +7,14 @@
 #     make test_gpt2 train_gpt2_noln [PRECISION=BF16|FP32]
 #   on a machine with a GPU: make gpu-check
 PRECISION ?= BF16
-ifeq ($(PRECISION),FP32)
-CUDA_PREC_FLAGS := -DENABLE_FP32
-else ifeq ($(PRECISION),BF16)
-CUDA_PREC_FLAGS :=
-else
+CUDA_PREC_FLAGS_FP32 := -DENABLE_FP32
+CUDA_PREC_FLAGS_BF16 :=
+ifeq ($(filter $(PRECISION),BF16 FP32),)
 $(error PRECISION must be BF16 or FP32, not '$(PRECISION)')
 endif
+CUDA_PREC_FLAGS := $(CUDA_PREC_FLAGS_$(PRECISION))
 
-CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
+CUDA_MODEL_DEPS := cuda/gpt2_cuda.cuh cuda/gpu_peaks.h $(wildcard kernels/*.cuh) $(NOLN_HEADERS) $(wildcard cpu/*.h)
 
 # Emulated: the same sources built by emu/nvcc-emu, each program in both precisions.
 CUDA_EMU_DIR   := $(BUILD)/cuda

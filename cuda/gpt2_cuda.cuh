@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/gpu_peaks.h"
 #include "host/dist.h"
 #include "host/error.h"
 #include "host/model.h"
@@ -50,27 +51,6 @@ inline int cuda_select_device() {
     const int dev = dist().rank % n;
     CUDA_CHECK(cudaSetDevice(dev));
     return dev;
-}
-
-// Dense (no sparsity) peak TFLOP/s per GPU from NVIDIA's data sheets: bf16 tensor cores for
-// the BF16 build; plain fp32 (CUDA cores: our GEMMs use COMPUTE_32F, no TF32) for FP32.
-struct GPUPeak {
-    const char* match;  // substring of cudaDeviceProp::name
-    double bf16, fp32;
-};
-inline const GPUPeak GPU_PEAKS[] = {
-    {"H200", 989.0, 67.0},       // H200 SXM
-    {"H100 PCIe", 756.0, 51.0},  // H100 PCIe
-    {"H100", 989.0, 67.0},       // H100 SXM (and NVL-class parts reporting "H100")
-    {"A100", 312.0, 19.5},       // A100 SXM / PCIe
-};
-
-// Returns 0 for an unknown GPU (and for the emulator, which only looks like an H100).
-inline double gpu_peak_tflops(const char* name, bool fp32) {
-    if (strstr(name, "cuemu")) return 0.0;
-    for (const GPUPeak& p : GPU_PEAKS)
-        if (strstr(name, p.match)) return fp32 ? p.fp32 : p.bf16;
-    return 0.0;
 }
 
 class GPT2CUDA : public Model {
@@ -222,11 +202,13 @@ public:
         CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
         return prop.name;
     }
+    // cuda/gpu_peaks.h; 0 for an unknown GPU and for the emulator.
     double peak_flops() const override {
+        const GPUPeak* p = gpu_peak(device_name().c_str());
 #if defined(ENABLE_FP32)
-        return 1e12 * gpu_peak_tflops(device_name().c_str(), true);
+        return p ? 1e12 * p->fp32 : 0.0;
 #else
-        return 1e12 * gpu_peak_tflops(device_name().c_str(), false);
+        return p ? 1e12 * p->bf16 : 0.0;
 #endif
     }
     const char* precision_name() const override { return PRECISION_NAME; }
@@ -256,19 +238,19 @@ private:
     EncoderBuckets buckets_;
 
     // Activations, sized for B_*T_ (acts_n_ tokens); per-layer arrays are stacked.
-    size_t acts_n_ = 0, acts_att_ = 0;
+    size_t acts_n_ = 0;
     std::vector<void*> act_allocs_;
     int *inputs_ = nullptr, *targets_ = nullptr, *bk_tokens_ = nullptr, *bk_start_ = nullptr, *bk_pos_ = nullptr;
     floatX *encoded_ = nullptr, *ln1_ = nullptr, *ln1v_ = nullptr, *qkv_ = nullptr, *atty_ = nullptr,
-           *att_ = nullptr, *attproj_ = nullptr, *residual2_ = nullptr, *ln2_ = nullptr, *fch_ = nullptr,
+           *attproj_ = nullptr, *residual2_ = nullptr, *ln2_ = nullptr, *fch_ = nullptr,
            *fch_gelu_ = nullptr, *fcproj_ = nullptr, *residual3_ = nullptr, *lnf_ = nullptr, *logits_ = nullptr;
     float *ln1_mean_ = nullptr, *ln1_rstd_ = nullptr, *ln1v_rstd_ = nullptr, *ln2_mean_ = nullptr,
           *ln2_rstd_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr, *losses_ = nullptr,
-          *aux_sigma_ = nullptr, *obs_partial_ = nullptr;
+          *aux_sigma_ = nullptr, *obs_partial_ = nullptr, *att_lse_ = nullptr;
     // Backward scratch (activation gradients are reused layer by layer, as on the CPU).
     floatX *dres_ = nullptr, *dln_ = nullptr, *dlnv_ = nullptr, *dqkv_ = nullptr, *datty_ = nullptr,
            *dfch_ = nullptr, *dfchg_ = nullptr;
-    float *dpre_ = nullptr, *ln_scratch_ = nullptr, *bias_scratch_ = nullptr;
+    float *att_d_ = nullptr, *ln_scratch_ = nullptr, *bias_scratch_ = nullptr;
 
     // cudaMalloc that says what it was for and how much it wanted when it fails.
     template <typename T>
@@ -317,8 +299,7 @@ private:
 inline void GPT2CUDA::ensure_acts(int B, int T) {
     const size_t N = (size_t)B * T, C = cfg_.channels, L = cfg_.num_layers, NH = cfg_.num_heads,
                  Vp = cfg_.padded_vocab_size;
-    const size_t att = (size_t)B * NH * T * T;
-    if (N <= acts_n_ && att <= acts_att_) return;
+    if (N <= acts_n_) return;
     for (void* p : act_allocs_) {
         CUDA_CHECK(cudaFree(p));
         allocs_.erase(std::find(allocs_.begin(), allocs_.end(), p));
@@ -337,7 +318,7 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     ln1v_ = X(L * N * C, "activations (ln1v)");
     qkv_ = X(L * N * 3 * C, "activations (qkv)");
     atty_ = X(L * N * C, "activations (atty)");
-    att_ = X(L * att, "activations (attention matrix)");
+    att_lse_ = F(L * N * NH, "activations (attention log-sum-exp)");  // no T^2 matrix (flash style)
     attproj_ = X(N * C, "activations (attproj)");
     residual2_ = X(L * N * C, "activations (residual2)");
     ln2_ = X(L * N * C, "activations (ln2)");
@@ -364,11 +345,10 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     datty_ = X(N * C, "backward scratch (datty)");
     dfch_ = X(N * 4 * C, "backward scratch (dfch)");
     dfchg_ = X(N * 4 * C, "backward scratch (dfchg)");
-    dpre_ = F(att, "backward scratch (attention)");
+    att_d_ = F(N * NH, "backward scratch (attention D)");
     ln_scratch_ = F(ln_backward_scratch_floats((int)N, (int)C), "backward scratch (LN)");
     bias_scratch_ = F(bias_backward_scratch_floats((int)N, (int)(4 * C)), "backward scratch (bias)");
     acts_n_ = N;
-    acts_att_ = att;
 }
 
 inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int T) {
@@ -423,7 +403,7 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         } else {
             matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 3 * C);
         }
-        attention_forward(l_atty, att_ + l * (size_t)B * NH * T * T, l_qkv, B, T, C, NH);
+        attention_forward(l_atty, att_lse_ + l * (size_t)N * NH, l_qkv, B, T, C, NH);
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
@@ -520,8 +500,8 @@ inline void GPT2CUDA::backward(float scale) {
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
                         atty_ + l * NC, param(P_ATTPROJW) + (size_t)l * C * C, bias_scratch_, N, C, C);
         zero(dqkv_, NC * 3);
-        attention_backward(dqkv_, dpre_, datty_, qkv_ + l * NC * 3, att_ + l * (size_t)B * NH * T * T, B, T, C,
-                           NH);
+        attention_backward(dqkv_, att_d_, datty_, qkv_ + l * NC * 3, atty_ + l * NC, att_lse_ + l * (size_t)N * NH,
+                           B, T, C, NH);
         zero(dln_, NC);
         if (ln_.ln1_split(l)) {
             matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C);
@@ -603,6 +583,9 @@ inline void GPT2CUDA::allreduce_gradients() {
         if (d.rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
         dist_broadcast(&id, sizeof id, 0);
         NCCL_CHECK(ncclCommInitRank(&nccl_, d.world, id, d.rank));
+        // Faults (host/dist.h): an error on any rank outside an agreement point ends the job
+        // through dist_abort(); the place to abort this communicator first (ncclCommAbort)
+        // is a dist_on_abort(...) hook registered here (not done yet: issue 10, item 6).
     }
 #if defined(ENABLE_FP32)
     const ncclDataType_t type = ncclFloat;

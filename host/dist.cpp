@@ -2,8 +2,12 @@
 
 #include <mpi.h>
 
+#include <time.h>
+
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "host/error.h"
 
@@ -67,8 +71,57 @@ void dist_broadcast(void* buf, size_t bytes, int root) {
     });
 }
 
+// Completes a non-blocking collective, polling with a growing sleep (50 us to 5 ms) rather
+// than spinning: a rank waiting while another writes a checkpoint stays idle.
+static void wait_idle(MPI_Request& req) {
+    long ns = 50000;
+    for (;;) {
+        int done = 0;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        timespec ts{0, ns};
+        nanosleep(&ts, nullptr);
+        if (ns < 5000000) ns *= 2;
+    }
+}
+
 void dist_barrier() {
-    if (g_mpi && g_dist.world > 1) MPI_Barrier(MPI_COMM_WORLD);
+    if (!g_mpi || g_dist.world == 1) return;
+    MPI_Request req;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    wait_idle(req);
+}
+
+std::string dist_first_error(const std::string& local_error) {
+    if (!g_mpi || g_dist.world == 1) return local_error;
+    // the lowest failing rank (world when none), then its message's length and text
+    int mine = local_error.empty() ? g_dist.world : g_dist.rank, first = 0;
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    if (first == g_dist.world) return "";
+    int len = first == g_dist.rank ? (int)local_error.size() : 0;
+    MPI_Ibcast(&len, 1, MPI_INT, first, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    std::string msg = first == g_dist.rank ? local_error : std::string((size_t)len, '\0');
+    MPI_Ibcast(&msg[0], len, MPI_CHAR, first, MPI_COMM_WORLD, &req);
+    wait_idle(req);
+    return "rank " + std::to_string(first) + ": " + msg;
+}
+
+static std::vector<std::function<void()>>& abort_hooks() {
+    static std::vector<std::function<void()>> hooks;
+    return hooks;
+}
+
+void dist_on_abort(std::function<void()> hook) { abort_hooks().push_back(std::move(hook)); }
+
+void dist_abort(int code) {
+    fflush(stdout);
+    fflush(stderr);
+    for (auto& h : abort_hooks()) h();
+    if (g_mpi && g_dist.world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
 }
 
 }  // namespace noln

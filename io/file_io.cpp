@@ -91,6 +91,7 @@ void FileReader::read_exact(void* dst, size_t n, const char* what) {
     if (n && fread(dst, 1, n, f_) != n)
         fail("%s: read error in %s at offset %llu", path_.c_str(), what,
              (unsigned long long)pos_);
+    if (hash) hash->add(dst, n);
     pos_ += n;
 }
 
@@ -110,6 +111,7 @@ AtomicWriter::~AtomicWriter() {
 void AtomicWriter::write(const void* src, size_t n) {
     if (!f_) fail("%s: write after commit", path_.c_str());
     if (n && fwrite(src, 1, n, f_) != n) fail("%s: write failed: %s", path_.c_str(), strerror(errno));
+    if (hash) hash->add(src, n);
 }
 
 void AtomicWriter::commit() {

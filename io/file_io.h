@@ -10,6 +10,18 @@
 
 namespace noln {
 
+// FNV-1a, 64-bit (offset basis 14695981039346656037, prime 1099511628211), over bytes in
+// file order: the checksum of checkpoint files (docs/formats.md). Feed it in any split.
+struct Fnv1a64 {
+    uint64_t value = 14695981039346656037ull;
+    void add(const void* p, size_t n) {
+        const unsigned char* b = (const unsigned char*)p;
+        uint64_t h = value;
+        for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+        value = h;
+    }
+};
+
 // The whole file as bytes. Throws noln::Error if it cannot be opened or read.
 std::string read_file(const std::string& path);
 bool file_exists(const std::string& path);
@@ -37,6 +49,8 @@ public:
     // Reads exactly n bytes or throws "<path>: truncated <what>: needs N bytes at offset O,
     // file has S".
     void read_exact(void* dst, size_t n, const char* what);
+    // When set, every byte read_exact returns is fed to it (a format with a checksum).
+    Fnv1a64* hash = nullptr;
 
 private:
     std::string path_;
@@ -56,6 +70,7 @@ public:
     void write(const void* src, size_t n);
     void commit();
     const std::string& path() const { return path_; }
+    Fnv1a64* hash = nullptr;  // when set, every byte written is fed to it
 
 private:
     std::string path_, tmp_;

@@ -143,7 +143,7 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon) {
 }
 
 void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* params,
-                   double layer_norm_epsilon) {
+                   double layer_norm_epsilon, const HFWriteExtras& extras) {
     validate_config(c, dir);
     if (!(layer_norm_epsilon >= 0) || !std::isfinite(layer_norm_epsilon))
         fail("%s: layer_norm_epsilon %g must be a finite number >= 0", dir.c_str(), layer_norm_epsilon);
@@ -165,6 +165,7 @@ void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* par
         }
         outs.push_back({m.hf, shape, src});  // wte: the first vocab_size rows only
     }
+    if (extras.lm_head) outs.push_back({"lm_head.weight", {c.vocab_size, c.channels}, extras.lm_head});
     write_safetensors(dir + "/model.safetensors", outs, {{"format", "pt"}});
 
     std::string j = "{\n";
@@ -186,7 +187,8 @@ void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* par
     j += "  \"embd_pdrop\": 0.0,\n";
     j += "  \"attn_pdrop\": 0.0,\n";
     j += "  \"scale_attn_weights\": true,\n";
-    j += "  \"tie_word_embeddings\": true,\n";
+    j += std::string("  \"tie_word_embeddings\": ") + (extras.lm_head ? "false" : "true") + ",\n";
+    for (const std::string& m : extras.config_members) j += "  " + m + ",\n";
     j += "  \"use_cache\": true\n";
     j += "}\n";
     write_file_atomic(dir + "/config.json", j.data(), j.size());

@@ -1,9 +1,11 @@
 // Hugging Face GPT-2 import and export (docs/formats.md "Hugging Face GPT-2"):
 // model.safetensors + config.json <-> our flat fp32 parameters in llm.c's order.
 // HF's Conv1D stores weights as (IN, OUT), the transpose of our (OUT, IN); wte is padded to
-// a multiple of 128 rows on import and cut back to vocab_size on export; lm_head is tied.
+// a multiple of 128 rows on import and cut back to vocab_size on export; lm_head is tied
+// (the export can write an untied one: HFWriteExtras).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "io/model_file.h"
 
@@ -20,8 +22,14 @@ ModelFile read_hf_gpt2(const std::string& path, double* layer_norm_epsilon = nul
 // created if missing. params: num_parameters(c) floats; the LayerNorm weights are written
 // exactly as given, so a caller exporting an LN-free model passes a copy whose ln gammas it
 // has already rescaled (docs/method.md §7, eval/export_hf.h). Both files are written atomically.
+// extras (optional): an untied unembedding, written as lm_head.weight (vocab_size x C) with
+// "tie_word_embeddings": false, and more config.json members (each `"key": value`).
+struct HFWriteExtras {
+    const float* lm_head = nullptr;
+    std::vector<std::string> config_members;
+};
 void write_hf_gpt2(const std::string& dir, const GPT2Config& c, const float* params,
-                   double layer_norm_epsilon = LN_EPS);
+                   double layer_norm_epsilon = LN_EPS, const HFWriteExtras& extras = HFWriteExtras());
 
 // Vocab rounded up to a multiple of 128 (50257 -> 50304).
 int padded_vocab(int vocab_size);

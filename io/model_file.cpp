@@ -51,7 +51,13 @@ void check_ln_state(const LNState& s, const GPT2Config& c, const std::string& wh
     }
 }
 
-void write_trailer(AtomicWriter& w, const GPT2Config& c, const LNState& s) {
+// Trailer header slots of version 2: [6] checkpoint step, [8..9] run id, [10..11] checksum.
+constexpr int TR_STEP = 6, TR_RUN = 8, TR_SUM = 10;
+
+// The checksum covers the whole file with the checksum slot read as 0: `so_far` has hashed
+// the header and the parameter body; the trailer is added here, then its slot filled.
+uint64_t write_trailer(AtomicWriter& w, const Fnv1a64& so_far, const GPT2Config& c,
+                       const LNState& s, const CheckpointId& id) {
     const int L = c.num_layers;
     std::vector<int32_t> h(HEADER_INTS, 0);
     h[0] = LN_TRAILER_MAGIC;
@@ -60,7 +66,8 @@ void write_trailer(AtomicWriter& w, const GPT2Config& c, const LNState& s) {
     h[3] = (s.bos_special ? 1 : 0) | (s.eot_special ? 2 : 0);
     h[4] = s.eot_token;
     h[5] = num_paths(L);
-    w.write(h.data(), h.size() * 4);
+    h[TR_STEP] = id.step;
+    memcpy(&h[TR_RUN], &id.run_id, 8);
     std::vector<char> rec;
     for (const LNPath& p : s.paths) {  // path order (host/ln_paths.h)
         char r[LN_RECORD_BYTES];
@@ -70,7 +77,14 @@ void write_trailer(AtomicWriter& w, const GPT2Config& c, const LNState& s) {
         memcpy(r + 8, &p.sigma_bos, 4);
         rec.insert(rec.end(), r, r + LN_RECORD_BYTES);
     }
+    Fnv1a64 sum = so_far;
+    sum.add(h.data(), h.size() * 4);
+    sum.add(rec.data(), rec.size());
+    memcpy(&h[TR_SUM], &sum.value, 8);
+    w.hash = nullptr;
+    w.write(h.data(), h.size() * 4);
     w.write(rec.data(), rec.size());
+    return sum.value;
 }
 
 void read_trailer(FileReader& r, ModelFile& m) {
@@ -82,12 +96,13 @@ void read_trailer(FileReader& r, ModelFile& m) {
         fail("%s: %llu trailing bytes after the parameters (offset %llu) are not an LN trailer "
              "(a trailer has a 1024-byte header)", p, (unsigned long long)r.remaining(),
              (unsigned long long)body_end);
+    const Fnv1a64 body_sum = r.hash ? *r.hash : Fnv1a64{};
     std::vector<int32_t> h = read_header(r, "LN trailer header");
     if (h[0] != LN_TRAILER_MAGIC)
         fail("%s: trailing bytes after the parameters (offset %llu) are not an LN trailer: "
              "magic %d, expected %d", p, (unsigned long long)body_end, h[0], LN_TRAILER_MAGIC);
-    if (h[1] != LN_TRAILER_VERSION)
-        fail("%s: LN trailer version %d is not supported (expected %d)", p, h[1],
+    if (h[1] != 1 && h[1] != LN_TRAILER_VERSION)
+        fail("%s: LN trailer version %d is not supported (expected 1 or %d)", p, h[1],
              LN_TRAILER_VERSION);
     if (h[2] != L)
         fail("%s: LN trailer is for %d layers but the model has %d", p, h[2], L);
@@ -97,8 +112,17 @@ void read_trailer(FileReader& r, ModelFile& m) {
     const int nrec = num_paths(L);
     if (h[5] != nrec)
         fail("%s: LN trailer record count %d, expected 3L+1 = %d", p, h[5], nrec);
-    for (int i = 6; i < HEADER_INTS; i++)
-        if (h[i] != 0) fail("%s: LN trailer header slot %d is %d, expected 0", p, i, h[i]);
+    uint64_t stored_sum = 0;
+    if (h[1] >= 2) {
+        if (h[TR_STEP] < 0) fail("%s: LN trailer checkpoint step %d is negative", p, h[TR_STEP]);
+        m.ckpt_step = h[TR_STEP];
+        memcpy(&m.run_id, &h[TR_RUN], 8);
+        memcpy(&stored_sum, &h[TR_SUM], 8);
+    }
+    for (int i = 6; i < HEADER_INTS; i++) {
+        const bool used = h[1] >= 2 && (i == TR_STEP || (i >= TR_RUN && i < TR_SUM + 2));
+        if (!used && h[i] != 0) fail("%s: LN trailer header slot %d is %d, expected 0", p, i, h[i]);
+    }
     uint64_t want = (uint64_t)nrec * LN_RECORD_BYTES;
     if (r.remaining() < want)
         fail("%s: truncated LN trailer: %d records need %llu bytes, file has %llu left", p,
@@ -108,6 +132,17 @@ void read_trailer(FileReader& r, ModelFile& m) {
              (unsigned long long)(r.remaining() - want));
     std::vector<char> rec(want);
     r.read_exact(rec.data(), want, "LN trailer records");
+    if (h[1] >= 2) {
+        Fnv1a64 sum = body_sum;
+        memset(&h[TR_SUM], 0, 8);
+        sum.add(h.data(), h.size() * 4);
+        sum.add(rec.data(), rec.size());
+        if (sum.value != stored_sum)
+            fail("%s: checksum mismatch: the LN trailer records FNV-1a %016llx, the file's bytes "
+                 "give %016llx (the file is damaged)", p, (unsigned long long)stored_sum,
+                 (unsigned long long)sum.value);
+        m.checksum = stored_sum;
+    }
 
     LNState s(L);
     s.bos_special = h[3] & 1;
@@ -134,6 +169,8 @@ void read_trailer(FileReader& r, ModelFile& m) {
 ModelFile read_model_file(const std::string& path) {
     const char* p = path.c_str();
     FileReader r(path);
+    Fnv1a64 sum;  // of the whole file, checked against a v2 trailer's
+    r.hash = &sum;
     std::vector<int32_t> h = read_header(r, "model header");
     if (h[0] != MODEL_MAGIC)
         fail("%s: bad magic %d in model file (expected %d)", p, h[0], MODEL_MAGIC);
@@ -175,8 +212,8 @@ ModelFile read_model_file(const std::string& path) {
     return m;
 }
 
-void write_model_file(const std::string& path, const GPT2Config& c, const float* params,
-                      int version, const LNState* ln) {
+uint64_t write_model_file(const std::string& path, const GPT2Config& c, const float* params,
+                          int version, const LNState* ln, const CheckpointId* id) {
     validate_config(c, path);
     if (version != MODEL_VERSION_FP32 && version != MODEL_VERSION_BF16)
         fail("%s: cannot write model file version %d (3 = fp32 or 5 = bf16)", path.c_str(),
@@ -192,6 +229,8 @@ void write_model_file(const std::string& path, const GPT2Config& c, const float*
     h[6] = c.channels;
     h[7] = c.padded_vocab_size;
     AtomicWriter w(path);
+    Fnv1a64 sum;
+    w.hash = &sum;
     w.write(h.data(), h.size() * 4);
     const size_t n = num_parameters(c);
     if (version == MODEL_VERSION_FP32) {
@@ -204,8 +243,9 @@ void write_model_file(const std::string& path, const GPT2Config& c, const float*
             w.write(buf.data(), k * 2);
         }
     }
-    if (ln) write_trailer(w, c, *ln);
+    const uint64_t checksum = ln ? write_trailer(w, sum, c, *ln, id ? *id : CheckpointId{}) : 0;
     w.commit();
+    return checksum;
 }
 
 }  // namespace noln

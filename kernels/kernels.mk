@@ -6,7 +6,7 @@
 KERNEL_HEADERS  := $(wildcard kernels/*.cuh)
 CUDA_TEST_DIR   := $(BUILD)/cuda/tests
 CUDA_TEST_NAMES := $(notdir $(basename $(wildcard tests/cuda/test_*.cu)))
-CUDA_TEST_DEPS  := $(KERNEL_HEADERS) tests/cuda/cuda_test.h tests/emu/check.h $(wildcard cpu/*.h)
+CUDA_TEST_DEPS  := $(KERNEL_HEADERS) $(wildcard tests/cuda/*.h) tests/emu/check.h $(wildcard cpu/*.h)
 CUDA_TESTS      := $(foreach t,$(CUDA_TEST_NAMES),$(CUDA_TEST_DIR)/$(t)_fp32 $(CUDA_TEST_DIR)/$(t)_bf16)
 
 $(CUDA_TEST_DIR)/%_fp32: tests/cuda/%.cu $(CUDA_TEST_DEPS) $(EMU_DEPS)

@@ -9,6 +9,8 @@
 #pragma once
 #include <cublasLt.h>
 
+#include <utility>
+
 #include "kernels/common.cuh"
 
 #define CUBLAS_CHECK(call)                                                                    \
@@ -43,11 +45,19 @@ inline void matmul_destroy() {
     g_cublaslt_workspace = nullptr;
 }
 
-// Column-major D (m x n, ld ldd) = op(A) op(B) + beta * D, with an optional bias (length m)
-// and, when gelu_aux != nullptr, D = gelu(pre) with pre stored to gelu_aux (ld ldd).
-inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, const floatX* b, int ldb, bool tb,
-                      int m, int n, int k, float beta, const floatX* bias, floatX* gelu_aux,
-                      cudaStream_t stream) {
+// Strided batches (the dev/cuda lab's attention GEMMs): matrix i of A starts at a + i *
+// stride_a elements, and so on. count 1: one plain GEMM.
+struct LtBatch {
+    int count = 1;
+    long long stride_a = 0, stride_b = 0, stride_d = 0;
+};
+
+// Column-major D (m x n, ld ldd) = alpha op(A) op(B) + beta * D, with an optional bias
+// (length m) and, when gelu_aux != nullptr, D = gelu(pre) with pre stored to gelu_aux (ld
+// ldd). A and B are floatX; D (and C = D) is d_type (floatX, or fp32 for attention scores).
+inline void lt_matmul_general(void* d, cudaDataType_t d_type, int ldd, const floatX* a, int lda, bool ta,
+                              const floatX* b, int ldb, bool tb, int m, int n, int k, float alpha, float beta,
+                              const floatX* bias, floatX* gelu_aux, const LtBatch& batch, cudaStream_t stream) {
     matmul_init();
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t la, lb, ld;
@@ -68,7 +78,18 @@ inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, con
     }
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, CUBLAS_FLOATX, ta ? k : m, ta ? m : k, lda));
     CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUBLAS_FLOATX, tb ? n : k, tb ? k : n, ldb));
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld, CUBLAS_FLOATX, m, n, ldd));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld, d_type, m, n, ldd));
+    if (batch.count > 1) {
+        const std::pair<cublasLtMatrixLayout_t, long long> lays[] = {
+            {la, batch.stride_a}, {lb, batch.stride_b}, {ld, batch.stride_d}};
+        for (const auto& [lay, stride] : lays) {
+            CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(lay, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch.count,
+                                                          sizeof batch.count));
+            const int64_t st = stride;
+            CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(lay, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st,
+                                                          sizeof st));
+        }
+    }
     cublasLtMatmulPreference_t pref;
     CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     const size_t ws = CUBLASLT_WORKSPACE;
@@ -79,7 +100,6 @@ inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, con
     if (found == 0)
         noln::fail("cuBLASLt: no algorithm for m=%d n=%d k=%d ta=%d tb=%d bias=%d gelu=%d", m, n, k, (int)ta,
                    (int)tb, bias != nullptr, gelu_aux != nullptr);
-    const float alpha = 1.0f;
     CUBLAS_CHECK(cublasLtMatmul(g_cublaslt, desc, &alpha, a, la, b, lb, &beta, d, ld, d, ld, &heur.algo,
                                 g_cublaslt_workspace, ws, stream));
     cublasLtMatmulPreferenceDestroy(pref);
@@ -87,6 +107,13 @@ inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, con
     cublasLtMatrixLayoutDestroy(lb);
     cublasLtMatrixLayoutDestroy(ld);
     cublasLtMatmulDescDestroy(desc);
+}
+// The plain GEMM of the layers below: everything floatX, alpha 1, one matrix.
+inline void lt_matmul(floatX* d, int ldd, const floatX* a, int lda, bool ta, const floatX* b, int ldb, bool tb,
+                      int m, int n, int k, float beta, const floatX* bias, floatX* gelu_aux,
+                      cudaStream_t stream) {
+    lt_matmul_general(d, CUBLAS_FLOATX, ldd, a, lda, ta, b, ldb, tb, m, n, k, 1.0f, beta, bias, gelu_aux, LtBatch(),
+                      stream);
 }
 
 // out (N, OUT; row stride ldo) = inp (N, IN) w^T + bias. bias may be nullptr.

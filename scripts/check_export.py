@@ -5,7 +5,12 @@ GPT2LMHeadModel computes (torch.nn.functional.layer_norm with the config's epsil
 tanh approximation, causal attention, tied unembedding), then compare its logits with the
 engine's logits for the same tokens.
 
-    /usr/bin/python3 scripts/check_export.py EXPORT_DIR --ref REF.bin [--tol 1e-3]
+    /usr/bin/python3 scripts/check_export.py EXPORT_DIR --ref REF.bin [--tol 1e-3] [--folded]
+
+--folded checks an exact folded export (noln_eval export-folded, docs/export.md): its lm_head
+is untied, and it is run twice, once as stock GPT2LMHeadModel computes it (the identity
+LayerNorm modules as stored) and once with no LayerNorm at all (each LN the identity, the
+unembedding bias b_U[v] = sum of lm_head row v); both must match the engine.
 
 REF.bin (written by the engine side, eval/export_hf.h write_logits_ref, e.g. via ./noln_eval ref; see docs/export.md):
     int32[4] header: magic 20250603, B, T, V
@@ -68,7 +73,7 @@ def read_safetensors(path):
 class HFGPT2:
     """GPT2LMHeadModel's forward, from an HF state dict (Conv1D weights are (in, out))."""
 
-    def __init__(self, sd, cfg, dtype):
+    def __init__(self, sd, cfg, dtype, folded=False):
         def get(name):
             for key in (name, "transformer." + name):
                 if key in sd:
@@ -86,8 +91,15 @@ class HFGPT2:
                 "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias",
                 "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias")})
         self.lnf_w, self.lnf_b = get("ln_f.weight"), get("ln_f.bias")
+        self.unembed = self.wte
+        if folded:  # an untied lm_head (config tie_word_embeddings false)
+            if "lm_head.weight" not in sd:
+                die("a folded export needs lm_head.weight (the untied unembedding)")
+            self.unembed = torch.from_numpy(sd["lm_head.weight"]).to(dtype)
+            if self.unembed.shape != self.wte.shape:
+                die(f"lm_head.weight has shape {tuple(self.unembed.shape)}, wte {tuple(self.wte.shape)}")
         # HF ties lm_head to wte; an explicit lm_head.weight must then equal wte
-        if "lm_head.weight" in sd:
+        elif "lm_head.weight" in sd:
             lm = torch.from_numpy(sd["lm_head.weight"]).to(dtype)
             if lm.shape != self.wte.shape or not torch.equal(lm, self.wte):
                 die("lm_head.weight differs from wte.weight (the unembedding must be tied)")
@@ -95,14 +107,17 @@ class HFGPT2:
     def ln(self, x, w, b):
         return F.layer_norm(x, (self.C,), w, b, self.eps)
 
-    def forward(self, idx):
+    def forward(self, idx, no_ln=False):
+        """no_ln: every LayerNorm replaced by the identity and the unembedding given the bias
+        b_U[v] = sum_i lm_head[v, i] (the folded export's variant without LayerNorm)."""
         B, T = idx.shape
         C, NH = self.C, self.NH
+        ln = (lambda x, w, b: x) if no_ln else self.ln
         hs = C // NH
         x = self.wte[idx] + self.wpe[:T]
         mask = torch.ones(T, T, dtype=torch.bool).tril()
         for p in self.blocks:
-            h = self.ln(x, p["ln_1.weight"], p["ln_1.bias"])
+            h = ln(x, p["ln_1.weight"], p["ln_1.bias"])
             qkv = h @ p["attn.c_attn.weight"] + p["attn.c_attn.bias"]
             q, k, v = qkv.split(C, dim=2)
             q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in (q, k, v))
@@ -110,11 +125,13 @@ class HFGPT2:
             att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
             y = (att @ v).transpose(1, 2).reshape(B, T, C)
             x = x + y @ p["attn.c_proj.weight"] + p["attn.c_proj.bias"]
-            h = self.ln(x, p["ln_2.weight"], p["ln_2.bias"])
+            h = ln(x, p["ln_2.weight"], p["ln_2.bias"])
             h = F.gelu(h @ p["mlp.c_fc.weight"] + p["mlp.c_fc.bias"], approximate="tanh")
             x = x + h @ p["mlp.c_proj.weight"] + p["mlp.c_proj.bias"]
+        if no_ln:
+            return x @ self.unembed.T + self.unembed.sum(-1)
         x = self.ln(x, self.lnf_w, self.lnf_b)
-        return x @ self.wte.T
+        return x @ self.unembed.T
 
 
 def read_ref(path):
@@ -140,6 +157,8 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-3,
                     help="max |diff| allowed, relative to max(1, max |engine logit|)")
     ap.add_argument("--double", action="store_true", help="run the PyTorch model in float64")
+    ap.add_argument("--folded", action="store_true",
+                    help="an exact folded export: untied lm_head, checked with and without LayerNorm modules")
     args = ap.parse_args()
 
     cfg_path = os.path.join(args.dir, "config.json")
@@ -156,7 +175,10 @@ def main():
         print(f"check_export: warning: layer_norm_epsilon = {cfg['layer_norm_epsilon']} "
               "(an LN-free export uses 1e12)")
     dtype = torch.float64 if args.double else torch.float32
-    model = HFGPT2(read_safetensors(st_path), cfg, dtype)
+    if args.folded and not (cfg.get("noln_folded") is True and cfg.get("tie_word_embeddings") is False):
+        die(f"{cfg_path}: not a folded export (needs \"noln_folded\": true and "
+            "\"tie_word_embeddings\": false; see docs/export.md)")
+    model = HFGPT2(read_safetensors(st_path), cfg, dtype, folded=args.folded)
     V = int(cfg.get("vocab_size", model.wte.shape[0]))
 
     if args.ref is None:
@@ -174,10 +196,7 @@ def main():
         die(f"{args.ref}: V={ref.shape[2]} but the export has vocab_size {V}")
     if tok.min() < 0 or tok.max() >= V:
         die(f"{args.ref}: token ids outside [0, {V})")
-    with torch.no_grad():
-        lg = model.forward(torch.from_numpy(tok.astype(np.int64)))[..., :V].double().numpy()
     ref = ref.astype(np.float64)
-    diff = np.abs(lg - ref)
     scale = max(1.0, float(np.abs(ref).max()))
     # next-token CE from both sides, a number people can read
     def ce(x):
@@ -186,12 +205,19 @@ def main():
         m = x.max(-1, keepdims=True)
         lse = (m[..., 0] + np.log(np.exp(x - m).sum(-1)))
         return float((lse - np.take_along_axis(x, y[..., None], -1)[..., 0]).mean())
-    ok = diff.max() <= args.tol * scale
-    print(f"check_export: B={tok.shape[0]} T={tok.shape[1]} V={V}: max |diff| {diff.max():.3e} "
-          f"(mean {diff.mean():.3e}, max |logit| {scale:.3g}, tol {args.tol * scale:.3e}); "
-          f"CE engine {ce(ref):.5f} export {ce(lg):.5f}: {'OK' if ok else 'MISMATCH'}")
-    sys.exit(0 if ok else 1)
-
+    all_ok = True
+    for no_ln in ([False, True] if args.folded else [False]):
+        with torch.no_grad():
+            lg = model.forward(torch.from_numpy(tok.astype(np.int64)), no_ln=no_ln)[..., :V].double().numpy()
+        diff = np.abs(lg - ref)
+        ok = diff.max() <= args.tol * scale
+        all_ok = all_ok and ok
+        what = (" (no LayerNorm: identity + b_U)" if no_ln else " (stock modules)") if args.folded else ""
+        print(f"check_export{what}: B={tok.shape[0]} T={tok.shape[1]} V={V}: max |diff| {diff.max():.3e} "
+              f"(rel {diff.max() / scale:.2e}, mean {diff.mean():.3e}, max |logit| {scale:.3g}, "
+              f"tol {args.tol * scale:.3e}); CE engine {ce(ref):.5f} export {ce(lg):.5f}: "
+              f"{'OK' if ok else 'MISMATCH'}")
+    sys.exit(0 if all_ok else 1)
 
 if __name__ == "__main__":
     main()

@@ -41,6 +41,35 @@ need_nvcc() {
   skip=$((skip+$1)); echo "SKIP nvcc not found at $NVCC ($1 cases)"; return 1
 }
 
+# ends_promptly NAME PATTERN CMD...: CMD (typically an mpirun job with one failing rank) must
+# end by itself within 30 s, with a non-zero status and a line matching PATTERN in its
+# output; a hang is killed by timeout and fails the case. The output is in $PROMPT_OUT.
+ends_promptly() {
+  local name=$1 pat=$2; shift 2
+  local t0=$SECONDS rc
+  PROMPT_OUT=$(timeout -k 5 30 "$@" 2>&1); rc=$?
+  if [ $rc = 124 ] || [ $rc = 137 ]; then bad "$name: still running after 30 s (killed)"; echo "$PROMPT_OUT" | tail -5
+  elif [ $rc = 0 ]; then bad "$name: exit 0"; echo "$PROMPT_OUT" | tail -5
+  elif grep -q -- "$pat" <<< "$PROMPT_OUT"; then ok "$name (exit $rc after $((SECONDS - t0)) s)"
+  else bad "$name: the output lacks '$pat'"; echo "$PROMPT_OUT" | tail -5; fi
+}
+
+# same_model_body A.bin B.bin: two model files hold the same header, parameters and LN state
+# byte for byte; only the checkpoint id and checksum in a v2 LN trailer (slots 6-11 of its
+# header, docs/formats.md) may differ, as they do between two runs.
+same_model_body() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import struct, sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+def masked(x):
+    L = struct.unpack_from('<i', x, 16)[0]
+    t = len(x) - 1024 - 12 * (3 * L + 1)  # where the trailer starts
+    if t <= 1024 or struct.unpack_from('<i', x, t)[0] != 20241120: return x
+    return x[:t + 24] + bytes(24) + x[t + 48:]
+sys.exit(0 if masked(a) == masked(b) else 1)
+PYEOF
+}
+
 # same_losses A/main.log B/main.log [TOL [MIN]]: the train and val losses (s:N trl:/tel:
 # lines) of two runs name the same steps, at least MIN of them (default 10), and agree within
 # TOL relative (default 1e-4). Prints the count and the worst difference; non-zero if not.

@@ -1,6 +1,10 @@
 #include "train/logger.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include "host/error.h"
 #include "io/file_io.h"
@@ -13,11 +17,41 @@ static FILE* open_log(const std::string& path, bool append) {
     return f;
 }
 
-TrainLogger::TrainLogger(const std::string& dir, bool enabled, bool append) : enabled_(enabled) {
+void truncate_log(const std::string& path, int step) {
+    if (!file_exists(path)) return;
+    const std::string text = read_file(path);
+    size_t keep = 0;
+    for (size_t pos = 0; pos < text.size();) {
+        const size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) break;  // a line cut short by a kill
+        int s = 0;
+        const char* line = text.c_str() + pos;
+        if ((sscanf(line, "s:%d", &s) == 1 || sscanf(line, "{\"step\":%d", &s) == 1) && s > step) break;
+        keep = pos = nl + 1;
+    }
+    if (keep < text.size() && truncate(path.c_str(), (off_t)keep) != 0)
+        fail("%s: cannot cut the log back to step %d: %s", path.c_str(), step, strerror(errno));
+}
+
+TrainLogger::TrainLogger(const std::string& dir, bool enabled, int resume_step) : enabled_(enabled) {
     if (!enabled || dir.empty()) return;
     make_dirs(dir);
-    log_ = open_log(dir + "/main.log", append);
-    jsonl_ = open_log(dir + "/main.jsonl", append);
+    log_path_ = dir + "/main.log";
+    jsonl_path_ = dir + "/main.jsonl";
+    if (resume_step > 0) {
+        truncate_log(log_path_, resume_step);
+        truncate_log(jsonl_path_, resume_step);
+    }
+    log_ = open_log(log_path_, resume_step > 0);
+    jsonl_ = open_log(jsonl_path_, resume_step > 0);
+}
+
+// A log line that does not reach the disk (disk full, `ulimit -f`) stops the run.
+void TrainLogger::write(FILE* f, const std::string& path, const std::string& text) {
+    if (!f) return;
+    errno = 0;
+    if (fwrite(text.data(), 1, text.size(), f) != text.size() || fflush(f) != 0)
+        fail("%s: cannot write the log: %s", path.c_str(), strerror(errno ? errno : EIO));
 }
 
 TrainLogger::~TrainLogger() {
@@ -82,14 +116,8 @@ void TrainLogger::step(const StepRecord& r, const LNState& ln) {
            r.step, r.steps, r.ce, r.aux, r.lr, r.grad_norm, r.ms, r.tokens_per_s,
            ln_summary(ln).c_str());
     fflush(stdout);
-    if (log_) {
-        fprintf(log_, "s:%d trl:%s\n", r.step, num(r.ce).c_str());
-        fflush(log_);
-    }
-    if (jsonl_) {
-        fprintf(jsonl_, "%s\n", step_json(r, ln).c_str());
-        fflush(jsonl_);
-    }
+    write(log_, log_path_, "s:" + std::to_string(r.step) + " trl:" + num(r.ce) + "\n");
+    write(jsonl_, jsonl_path_, step_json(r, ln) + "\n");
 }
 
 void TrainLogger::froze(int step, const FreezeEvent& e, bool specials) {
@@ -99,26 +127,25 @@ void TrainLogger::froze(int step, const FreezeEvent& e, bool specials) {
         printf("step %5d: froze %s, sigma %.6g (sigma_bos %.6g)\n", step, where.c_str(), e.sigma, e.sigma_bos);
     else
         printf("step %5d: froze %s, sigma %.6g\n", step, where.c_str(), e.sigma);
-    if (jsonl_)
-        fprintf(jsonl_, "{\"step\":%d,\"event\":\"freeze\",\"path\":\"%s\",\"layer\":%d,\"sigma\":%s,\"sigma_bos\":%s}\n",
-                step, PATH_KINDS[e.path.kind].name, e.path.layer, num(e.sigma).c_str(), num(e.sigma_bos).c_str());
+    write(jsonl_, jsonl_path_,
+          "{\"step\":" + std::to_string(step) + ",\"event\":\"freeze\",\"path\":\"" +
+              PATH_KINDS[e.path.kind].name + "\",\"layer\":" + std::to_string(e.path.layer) +
+              ",\"sigma\":" + num(e.sigma) + ",\"sigma_bos\":" + num(e.sigma_bos) + "}\n");
 }
 
 void TrainLogger::val(int step, float loss) {
     if (!enabled_) return;
     printf("step %5d: val loss %.6f\n", step, loss);
-    if (log_) { fprintf(log_, "s:%d tel:%s\n", step, num(loss).c_str()); fflush(log_); }
-    if (jsonl_) { fprintf(jsonl_, "{\"step\":%d,\"val_loss\":%s}\n", step, num(loss).c_str()); fflush(jsonl_); }
+    write(log_, log_path_, "s:" + std::to_string(step) + " tel:" + num(loss) + "\n");
+    write(jsonl_, jsonl_path_, "{\"step\":" + std::to_string(step) + ",\"val_loss\":" + num(loss) + "}\n");
 }
 
 void TrainLogger::hellaswag(int step, int correct, int n, float acc) {
     if (!enabled_) return;
     printf("step %5d: HellaSwag acc_norm %d/%d = %.4f\n", step, correct, n, acc);
-    if (log_) { fprintf(log_, "s:%d hsa:%s\n", step, num(acc).c_str()); fflush(log_); }
-    if (jsonl_) {
-        fprintf(jsonl_, "{\"step\":%d,\"hellaswag_acc\":%s,\"hellaswag_n\":%d}\n", step, num(acc).c_str(), n);
-        fflush(jsonl_);
-    }
+    write(log_, log_path_, "s:" + std::to_string(step) + " hsa:" + num(acc) + "\n");
+    write(jsonl_, jsonl_path_, "{\"step\":" + std::to_string(step) + ",\"hellaswag_acc\":" + num(acc) +
+                                   ",\"hellaswag_n\":" + std::to_string(n) + "}\n");
 }
 
 void TrainLogger::message(const std::string& line) {

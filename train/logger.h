@@ -21,8 +21,10 @@ struct StepRecord {
 class TrainLogger {
 public:
     // dir empty or enabled false: console only (or nothing at all when !enabled).
-    // append: keep what an earlier run wrote (resume).
-    TrainLogger(const std::string& dir, bool enabled, bool append);
+    // resume_step > 0: a resume from that step's checkpoint: the files keep what the earlier
+    // run logged up to that step and lose the rest (truncate_log), then grow from there;
+    // 0: they start empty. A failed write throws noln::Error naming the file.
+    TrainLogger(const std::string& dir, bool enabled, int resume_step);
     ~TrainLogger();
     TrainLogger(const TrainLogger&) = delete;
     TrainLogger& operator=(const TrainLogger&) = delete;
@@ -34,10 +36,16 @@ public:
     void message(const std::string& line);  // console only
 
 private:
+    void write(FILE* f, const std::string& path, const std::string& text);
     bool enabled_;
     FILE* log_ = nullptr;
     FILE* jsonl_ = nullptr;
+    std::string log_path_, jsonl_path_;
 };
+
+// Cuts a log (main.log: "s:STEP ..." lines; main.jsonl: {"step":STEP,...} lines) right
+// before its first line of a step after `step`, or an incomplete last line; one truncate(2).
+void truncate_log(const std::string& path, int step);
 
 // The throughput lines for a backend that names its device (docs/gpu.md "train_gpt2_noln and
 // MFU"): the device line once, then per step the achieved FLOP/s of `flops` done in

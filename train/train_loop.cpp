@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <random>
 
 #include "eval/eval.h"
 #include "eval/export_hf.h"
@@ -21,6 +23,7 @@
 #include "train/lr_schedule.h"
 #include "train/schedule.h"
 #include "train/sigma_ema.h"
+#include "train/out_dir.h"
 #include "train/train_state.h"
 
 namespace noln {
@@ -42,52 +45,101 @@ static SigmaObs averaged_obs(const Model& m) {
     return o;
 }
 
-static void save_checkpoint(Model& m, const TrainArgs& a, int step, const LNState& ln,
-                            const SigmaEMA& ema, const TokenSource& train,
+// A new run's id: 64 random bits, the same on every rank (rank 0's).
+static uint64_t new_run_id() {
+    uint64_t id = 0;
+    if (dist().rank == 0) {
+        std::random_device rd;
+        while (id == 0) id = ((uint64_t)rd() << 32) ^ rd();
+    }
+    dist_broadcast(&id, sizeof id, 0);
+    return id;
+}
+
+// Every step is an agreement point (host/dist.h): a rank that fails to write its file stops
+// every rank with its message, and DONE is written only once every file is in place.
+static void save_checkpoint(Model& m, const TrainArgs& a, int step, uint64_t run_id,
+                            const LNState& ln, const SigmaEMA& ema, const TokenSource& train,
                             const std::string& settings) {
     const Dist& d = dist();
     const size_t n = m.num_parameters();
-    if (d.rank == 0) {
+    const CheckpointId id{run_id, step};
+    uint64_t model_checksum = 0;
+    dist_collectively([&] {
+        if (d.rank != 0) return;
         make_dirs(a.out_dir);
+        // an older checkpoint of this step (a run resumed from before it) stops being one now
+        const std::string done = done_ckpt_path(a.out_dir, step);
+        if (remove(done.c_str()) != 0 && file_exists(done)) fail("%s: cannot remove", done.c_str());
         // the working parameters exactly as the run has them (bf16 ones exact in v5)
         std::vector<float> p(n);
         m.get_working_parameters(p.data());
-        write_model_file(model_ckpt_path(a.out_dir, step), m.config(), p.data(),
-                         m.model_file_version(), &ln);
-    }
-    dist_barrier();  // the folder exists before the other ranks write into it
-    TrainState st;
-    st.step = step;
-    st.world = d.world;
-    st.rank = d.rank;
-    st.settings = settings;
-    st.ln = ln;
-    st.ema = ema;
-    st.m.resize(n);
-    st.v.resize(n);
-    m.get_optimizer_state(st.m.data(), st.v.data());
-    if (m.has_master_weights()) {
-        st.master.resize(n);
-        m.get_master_weights(st.master.data());
-    }
-    st.loader = train.save_state();
-    write_train_state(state_ckpt_path(a.out_dir, step, d.rank), st);
-    dist_barrier();
-    if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
+        model_checksum = write_model_file(model_ckpt_path(a.out_dir, step), m.config(), p.data(),
+                                          m.model_file_version(), &ln, &id);
+    });
+    dist_broadcast(&model_checksum, sizeof model_checksum, 0);
+    dist_collectively([&] {
+        TrainState st;
+        st.step = step;
+        st.world = d.world;
+        st.rank = d.rank;
+        st.settings = settings;
+        st.ln = ln;
+        st.ema = ema;
+        st.run_id = run_id;
+        st.model_checksum = model_checksum;
+        st.m.resize(n);
+        st.v.resize(n);
+        m.get_optimizer_state(st.m.data(), st.v.data());
+        if (m.has_master_weights()) {
+            st.master.resize(n);
+            m.get_master_weights(st.master.data());
+        }
+        st.loader = train.save_state();
+        write_train_state(state_ckpt_path(a.out_dir, step, d.rank), st);
+    });
+    dist_collectively([&] {
+        if (d.rank == 0) write_file_atomic(done_ckpt_path(a.out_dir, step), "", 0);
+    });
 }
 
-// Loads checkpoint `step` into the model, LN state, EMA and loader.
-static void load_checkpoint(Model& m, const TrainArgs& a, int step, LNState& ln, SigmaEMA& ema,
-                            TokenSource& train, const std::string& settings) {
+// This rank's files of checkpoint `step`, read and checked against each other. Throws when
+// they are damaged (unreadable, checksum, NaN) or not one checkpoint (run id, step, the
+// model file's checksum): then -y 1 falls back to an older checkpoint.
+struct CheckpointFiles {
+    TrainState st;
+    ModelFile mf;
+};
+static CheckpointFiles read_checkpoint(const std::string& dir, int step) {
+    const std::string spath = state_ckpt_path(dir, step, dist().rank), mpath = model_ckpt_path(dir, step);
+    CheckpointFiles f{read_train_state(spath), read_model_file(mpath)};
+    const TrainState& st = f.st;
+    const ModelFile& mf = f.mf;
+    if (st.step != step) fail("%s: holds step %d, its name says %d", spath.c_str(), st.step, step);
+    const bool legacy = st.run_id == 0 && mf.run_id == 0;  // both files from before run ids
+    if (!legacy && (mf.run_id != st.run_id || mf.ckpt_step != step || mf.checksum != st.model_checksum))
+        fail("%s and %s are not one checkpoint: the model file is step %d of run %016llx with "
+             "checksum %016llx, the state expects step %d of run %016llx with checksum %016llx",
+             mpath.c_str(), spath.c_str(), mf.ckpt_step, (unsigned long long)mf.run_id,
+             (unsigned long long)mf.checksum, step, (unsigned long long)st.run_id,
+             (unsigned long long)st.model_checksum);
+    return f;
+}
+
+// Puts checkpoint files into the model, LN state, EMA and loader, after checking that this
+// run may continue them (ranks, settings, shape, precision): a mismatch is the user's
+// choice of flags, not damage, so it is refused rather than skipped.
+static void apply_checkpoint(Model& m, const TrainArgs& a, int step, CheckpointFiles& f, LNState& ln,
+                             SigmaEMA& ema, TokenSource& train, const std::string& settings) {
     const Dist& d = dist();
     const std::string spath = state_ckpt_path(a.out_dir, step, d.rank);
-    TrainState st = read_train_state(spath);
+    const TrainState& st = f.st;
     if (st.world != d.world || st.rank != d.rank)
         fail("%s: cannot resume, the checkpoint was written by rank %d of %d, this is rank %d of %d",
              spath.c_str(), st.rank, st.world, d.rank, d.world);
     check_settings_match(st.settings, settings, spath);
     const std::string mpath = model_ckpt_path(a.out_dir, step);
-    ModelFile mf = read_model_file(mpath);
+    const ModelFile& mf = f.mf;
     const GPT2Config &c = m.config(), &fc = mf.config;
     if (fc.num_layers != c.num_layers || fc.channels != c.channels || fc.num_heads != c.num_heads ||
         fc.vocab_size != c.vocab_size || fc.padded_vocab_size != c.padded_vocab_size ||
@@ -121,7 +173,6 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     const int accum = resolve_grad_accum(a, d.world);
     if (T > c.max_seq_len)
         fail("-t: sequence length %d is longer than the model's max_seq_len %d", T, c.max_seq_len);
-    const std::string settings = resume_settings(a, c, d.world);
 
     LNState ln = initial ? *initial : LNState(L);
     if (ln.num_layers() != L) fail("initial LN state has %d layers, the model %d", ln.num_layers(), L);
@@ -129,15 +180,63 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     ln.eot_token = eot;
     SigmaEMA ema(L, a.sigma_momentum);
 
+    // The output folder: rank 0 locks it, then removes what killed runs left there.
+    std::unique_ptr<OutputLock> lock;
+    if (!a.out_dir.empty())
+        dist_collectively([&] {
+            if (d.rank != 0) return;
+            std::string note;
+            lock = std::make_unique<OutputLock>(a.out_dir, &note);
+            if (!note.empty()) printf("%s\n", note.c_str());
+            for (const std::string& line : remove_orphaned_temps(a.out_dir)) printf("%s\n", line.c_str());
+        });
+
+    // Resume from the newest checkpoint every rank can read intact; a damaged one (or a
+    // DONE marker without its files) is skipped, saying why.
     int start = 1;
-    if (a.resume) {
-        int k = newest_checkpoint(a.out_dir);
-        if (k > 0) {
-            load_checkpoint(m, a, k, ln, ema, train, settings);
-            start = k + 1;
+    uint64_t run_id = 0;
+    std::string settings;
+    // rank 0's list of DONE markers, so every rank tries the same steps in the same order
+    std::vector<int> ckpts = a.resume ? checkpoint_steps(a.out_dir) : std::vector<int>{};
+    int nckpts = (int)ckpts.size();
+    dist_broadcast(&nckpts, sizeof nckpts, 0);
+    ckpts.resize(nckpts);
+    dist_broadcast(ckpts.data(), ckpts.size() * sizeof(int), 0);
+    std::string skipped;
+    for (int k : ckpts) {
+        CheckpointFiles f;
+        std::string err;
+        try {
+            f = read_checkpoint(a.out_dir, k);
+        } catch (const std::exception& e) {
+            err = e.what();
         }
+        err = dist_first_error(err);
+        if (!err.empty()) {
+            if (d.rank == 0) printf("-y 1: skipping the checkpoint of step %d: %s\n", k, err.c_str());
+            skipped += "\n  step " + std::to_string(k) + ": " + err;
+            continue;
+        }
+        // --lr-horizon left to its default keeps the run's horizon (the -x it started with)
+        if (a.lr_horizon == 0) a.lr_horizon = std::atoi(settings_value(f.st.settings, "--lr-horizon").c_str());
+        settings = resume_settings(a, c, d.world);
+        dist_collectively([&] { apply_checkpoint(m, a, k, f, ln, ema, train, settings); });
+        run_id = f.st.run_id;
+        start = k + 1;
+        if (k != ckpts.front() && d.rank == 0)
+            printf("-y 1: fell back to the checkpoint of step %d, the newest intact one\n", k);
+        break;
     }
-    TrainLogger log(a.out_dir, d.rank == 0, start > 1);
+    if (!ckpts.empty() && start == 1)
+        throw AgreedError("-y 1: no intact checkpoint in " + a.out_dir + "; each one with a DONE marker "
+                          "is damaged:" + skipped);
+    if (start == 1) {
+        settings = resume_settings(a, c, d.world);
+        run_id = new_run_id();
+    }
+    std::unique_ptr<TrainLogger> logp;
+    dist_collectively([&] { logp = std::make_unique<TrainLogger>(a.out_dir, d.rank == 0, start - 1); });
+    TrainLogger& log = *logp;
     // FLOPs per trained token: 6 per parameter (forward 2, backward 4) plus the attention
     // scores and mixing, 12 L C T at full context (PaLM's appendix B count).
     const double flops_per_token = 6.0 * (double)m.num_parameters() + 12.0 * L * c.channels * c.max_seq_len;
@@ -145,7 +244,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
     const double peak = m.peak_flops();
     if (!device.empty()) log.message(device_line(device, peak, m.precision_name()));
     if (start > 1) log.message("resumed from step " + std::to_string(start - 1) + " in " + a.out_dir);
-    else if (a.resume) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
+    else if (a.resume && ckpts.empty()) log.message("-y 1: no complete checkpoint in " + a.out_dir + ", starting at step 1");
     {
         char b[256];
         snprintf(b, sizeof b, "%d rank(s), micro-batch %dx%d, %ld tokens/step, grad accum %d, schedule %s",
@@ -252,14 +351,15 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
         if (a.val_every > 0 && (step % a.val_every == 0 || step == a.steps)) evals(step);
         if (!a.out_dir.empty() && a.ckpt_every > 0 && (step % a.ckpt_every == 0 || step == a.steps))
-            save_checkpoint(m, a, step, ln, ema, train, settings);
+            save_checkpoint(m, a, step, run_id, ln, ema, train, settings);
     }
     res.ln = ln;
-    if (hooks.at_end) {
-        std::vector<float> p(m.num_parameters());
-        m.get_parameters(p.data());
-        hooks.at_end(ln, p.data());
-    }
+    if (hooks.at_end)
+        dist_collectively([&] {
+            std::vector<float> p(m.num_parameters());
+            m.get_parameters(p.data());
+            hooks.at_end(ln, p.data());
+        });
     return res;
 }
 
@@ -307,6 +407,9 @@ private:
 
 int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& make_model) {
     const Dist& d = dist_init(&argc, &argv);
+    // A write past `ulimit -f` then fails with EFBIG, a clear error (and the temporary file
+    // is removed), instead of the signal killing the run.
+    signal(SIGXFSZ, SIG_IGN);
     try {
         bool help = false;
         TrainArgs a = parse_train_args(argc, argv, &help);
@@ -364,8 +467,16 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
             };
         }
         run_training(m, a, src, hooks, initial);
-    } catch (const Error& e) {
+    } catch (const AgreedError& e) {  // every rank knows: each stops cleanly
         fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        // The other ranks may be waiting in a collective this rank will not reach: end them.
+        fprintf(stderr, "%s (rank %d): %s\n", prog, d.rank, e.what());
+        if (d.world > 1) {
+            fprintf(stderr, "%s (rank %d): aborting all %d ranks\n", prog, d.rank, d.world);
+            dist_abort(1);
+        }
         return 1;
     }
     return 0;

@@ -1,5 +1,7 @@
 #include "train/train_state.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -28,7 +30,9 @@ std::string done_ckpt_path(const std::string& dir, int step) {
 // Byte layout (little-endian), after a 256-int32 header:
 //   [0] magic [1] version [2] world [3] rank [4] step [5] num_layers
 //   [6] settings bytes [7] loader-state bytes [8..9] uint64 num moments
-//   [10..11] uint64 num master weights (0: none)
+//   [10..11] uint64 num master weights (0: none) [12..13] uint64 run id
+//   [14..15] uint64 the model file's checksum [16..17] uint64 this file's checksum (FNV-1a 64
+//   of the whole file with these two slots read as 0)
 // body: settings text; LN state (path order of host/ln_paths.h: int32 frozen, float32 sigma,
 // float32 sigma_bos each, then int32 bos_special, eot_special, eot_token); EMA (float32
 // momentum, then site order: float32 sigma, float32 sigma_bos, int32 seen each); m; v;
@@ -56,6 +60,8 @@ void write_train_state(const std::string& path, const TrainState& s) {
              s.v.size(), s.master.size());
     memcpy(&h[8], &n, 8);
     memcpy(&h[10], &nm, 8);
+    memcpy(&h[12], &s.run_id, 8);
+    memcpy(&h[14], &s.model_checksum, 8);
     Out o;
     o.put(h, sizeof h);
     o.put(s.settings.data(), s.settings.size());
@@ -79,18 +85,33 @@ void write_train_state(const std::string& path, const TrainState& s) {
     o.put(s.v.data(), n * 4);
     if (nm) o.put(s.master.data(), nm * 4);
     o.put(s.loader.data(), s.loader.size());
+    Fnv1a64 sum;
+    sum.add(o.buf.data(), o.buf.size());
+    memcpy(&o.buf[16 * 4], &sum.value, 8);
     write_file_atomic(path, o.buf.data(), o.buf.size());
 }
 
 TrainState read_train_state(const std::string& path) {
     FileReader r(path);
     std::vector<int32_t> h = read_header(r, "train state header");
+    uint64_t stored_sum;
+    memcpy(&stored_sum, &h[16], 8);
+    Fnv1a64 sum;  // the header with its checksum slot as 0, then every byte after it
+    {
+        std::vector<int32_t> z = h;
+        z[16] = z[17] = 0;
+        sum.add(z.data(), z.size() * 4);
+    }
+    r.hash = &sum;
     if (h[0] != TRAIN_STATE_MAGIC)
         fail("%s: not a noln training state file (magic %d, expected %d)", path.c_str(), h[0],
              TRAIN_STATE_MAGIC);
-    if (h[1] != TRAIN_STATE_VERSION)
-        fail("%s: unsupported training state version %d (this build reads %d)", path.c_str(), h[1],
+    // version 2 (before run ids and checksums) is still read, as a checkpoint of run id 0
+    if (h[1] != TRAIN_STATE_VERSION && h[1] != 2)
+        fail("%s: unsupported training state version %d (this build reads 2 and %d)", path.c_str(), h[1],
              TRAIN_STATE_VERSION);
+    const bool legacy = h[1] == 2;
+    if (legacy) r.hash = nullptr;
     const int L = h[5];
     uint64_t n, nm;
     memcpy(&n, &h[8], 8);
@@ -103,6 +124,10 @@ TrainState read_train_state(const std::string& path) {
     s.world = h[2];
     s.rank = h[3];
     s.step = h[4];
+    if (!legacy) {
+        memcpy(&s.run_id, &h[12], 8);
+        memcpy(&s.model_checksum, &h[14], 8);
+    }
     s.settings.resize(h[6]);
     r.read_exact(s.settings.data(), s.settings.size(), "settings");
     auto get_i = [&](const char* what) { int32_t x; r.read_exact(&x, 4, what); return x; };
@@ -132,18 +157,36 @@ TrainState read_train_state(const std::string& path) {
     r.read_exact(&s.loader[0], s.loader.size(), "data loader state");
     if (r.remaining() != 0)
         fail("%s: %llu unexpected trailing bytes", path.c_str(), (unsigned long long)r.remaining());
+    if (!legacy && sum.value != stored_sum)
+        fail("%s: checksum mismatch: the header records FNV-1a %016llx, the file's bytes give "
+             "%016llx (the file is damaged)", path.c_str(), (unsigned long long)stored_sum,
+             (unsigned long long)sum.value);
+    auto finite = [&](const std::vector<float>& x, const char* what) {
+        for (size_t i = 0; i < x.size(); i++)
+            if (!std::isfinite(x[i]))
+                fail("%s: %s[%zu] is %g: the optimizer state is not finite", path.c_str(), what, i, x[i]);
+    };
+    finite(s.m, "AdamW m");
+    finite(s.v, "AdamW v");
+    finite(s.master, "master weight");
     return s;
 }
 
-int newest_checkpoint(const std::string& dir) {
-    int best = 0;
+std::vector<int> checkpoint_steps(const std::string& dir) {
+    std::vector<int> steps;
     for (const std::string& f : glob_files(dir + "/DONE_*")) {
         const char* base = f.c_str() + f.rfind('/') + 1;
         int step = 0;
         char extra;
-        if (sscanf(base, "DONE_%d%c", &step, &extra) == 1 && step > best) best = step;
+        if (sscanf(base, "DONE_%d%c", &step, &extra) == 1 && step > 0) steps.push_back(step);
     }
-    return best;
+    std::sort(steps.rbegin(), steps.rend());
+    return steps;
+}
+
+int newest_checkpoint(const std::string& dir) {
+    std::vector<int> s = checkpoint_steps(dir);
+    return s.empty() ? 0 : s.front();
 }
 
 static std::map<std::string, std::string> parse_settings(const std::string& text) {
@@ -155,6 +198,12 @@ static std::map<std::string, std::string> parse_settings(const std::string& text
         if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
     }
     return kv;
+}
+
+std::string settings_value(const std::string& settings, const std::string& key) {
+    auto kv = parse_settings(settings);
+    auto it = kv.find(key);
+    return it == kv.end() ? "" : it->second;
 }
 
 void check_settings_match(const std::string& saved, const std::string& now, const std::string& path) {

@@ -7,6 +7,9 @@
 #   4. the same run twice on the GPU: bitwise identical losses (no atomics-order dependence),
 #      and a BF16 run stopped after step 5 and resumed: main.log byte for byte
 #   5. a BF16 run of a GPT-2 small shape for the MFU line (timing only, not a pass/fail check)
+#   6. the kernel lab (dev/cuda/README.md): every attention version validated against the CPU
+#      op and timed, forward and backward, BF16, at GPT-2 Small's shape (B 8, T 1024, NH 12,
+#      hs 64) and with XL's heads (B 4, T 1024, NH 25); validation pass/fail, timings printed
 # and prints a verdict. Exit 0 only when every check passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,6 +81,19 @@ if [ -x $BIG ] && "$PY" tests/train/make_shards.py "$W/big" 50257 > /dev/null 2>
   $BIG -e d12 -t 1024 -b 8 -d 8192 -i "$W/big/train_*.bin" -x 5 -v 0 > "$W/mfu.out" 2>&1
   grep 'MFU' "$W/mfu.out" | tail -2 || true
 fi
+
+# 6. the attention versions through the kernel lab (about 1-2 minutes: the CPU oracle in
+#    double dominates; each version is then timed 20 times with the L2 flushed before each)
+if make --no-print-directory -j4 dev-cuda-nvcc > "$W/dev-cuda-build.log" 2>&1; then
+  for shape in "-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25"; do
+    for op in attention_forward attention_backward; do
+      out="$W/${op}$(echo $shape | tr -d ' -').out"
+      if build/dev-cuda/nvcc/${op}_bf16 all $shape > "$out" 2>&1; then ok "dev/cuda $op $shape: every version validated"
+      else bad "dev/cuda $op $shape: a version failed its validation (see $out)"; fi
+      grep -E '^  (version|v[0-9])|roofline' "$out" | grep -v 'max err' || true
+    done
+  done
+else bad "dev/cuda nvcc build (see $W/dev-cuda-build.log)"; fi
 
 echo "=== gpu-check verdict"
 printf '%s\n' "${results[@]}"

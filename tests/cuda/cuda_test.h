@@ -58,13 +58,17 @@ T* dev_alloc(size_t n) {
     CUDA_CHECK(cudaMemset(p, 0, (n ? n : 1) * sizeof(T)));
     return p;
 }
-// Host doubles to a new device buffer of T (floatX or float).
+// Host doubles into an existing device buffer of T (floatX or float), or a new one.
 template <typename T>
-T* to_dev(const Vd& h) {
+void upload_to(T* d, const Vd& h) {
     std::vector<T> t(h.size());
     for (size_t i = 0; i < h.size(); i++) t[i] = from_float<T>((float)h[i]);
-    T* d = dev_alloc<T>(h.size());
     CUDA_CHECK(cudaMemcpy(d, t.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+template <typename T>
+T* to_dev(const Vd& h) {
+    T* d = dev_alloc<T>(h.size());
+    upload_to(d, h);
     return d;
 }
 inline int* to_dev_int(const std::vector<int>& h) {
@@ -87,7 +91,8 @@ inline double max_err(const Vd& got, const Vd& want) {
     double m = 0;
     for (size_t i = 0; i < got.size(); i++) {
         const double d = std::fabs(got[i] - want[i]) / std::fmax(1.0, std::fabs(want[i]));
-        if (!(d <= m)) m = d;
+        if (std::isnan(d)) return INFINITY;  // (a NaN kept in m would be replaced by the next d)
+        if (d > m) m = d;
     }
     return m;
 }

@@ -1,10 +1,11 @@
 // Attention, the fused classifier (softmax + cross-entropy + dlogits) and the aux loss
-// against cpu/attention.h, cpu/crossentropy.h and cpu/aux_loss.h, on small odd shapes.
+// against cpu/attention.h, cpu/crossentropy.h and cpu/aux_loss.h: attention at GPT-2's real
+// head shapes (hs 64, NH 12/16/20/25) and at odd ones, the others on small odd shapes.
 #include "tests/cuda/cuda_test.h"
+#include "tests/cuda/attention_ref.h"
 
 #include <algorithm>
 
-#include "cpu/attention.h"
 #include "cpu/aux_loss.h"
 #include "cpu/crossentropy.h"
 #include "kernels/attention.cuh"
@@ -22,41 +23,32 @@ static void check_scaled(const Vd& got, const Vd& want, double t, const char* wh
     CHECK_CLOSE(g, w, t, what);
 }
 
+// The trainer's attention (kernels/attention.cuh: the flash kernels in BF16 at head size 64,
+// the fp32 online-softmax kernels otherwise) against the CPU op: out, the log-sum-exp, and
+// the backward accumulated into a non-zero dqkv; then the backward again from zero, twice,
+// byte for byte.
 static void test_attention(int B, int T, int C, int NH) {
-    Rng r(B * 100 + T * 10 + C);
-    const size_t N = (size_t)B * T, natt = (size_t)B * NH * T * T;
-    Vd qkv = rounded(r.vec(N * 3 * C, -1.5, 1.5));
-    floatX *d_qkv = to_dev<floatX>(qkv), *d_out = dev_alloc<floatX>(N * C), *d_att = dev_alloc<floatX>(natt);
-    // poison att so that a missing zero above the diagonal shows
-    std::vector<floatX> poison(natt, from_float<floatX>(7.0f));
-    CUDA_CHECK(cudaMemcpy(d_att, poison.data(), natt * sizeof(floatX), cudaMemcpyHostToDevice));
-    attention_forward(d_out, d_att, d_qkv, B, T, C, NH);
-    Vd out(N * C), att(natt);
-    noln::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
-    char what[128];
-    snprintf(what, sizeof what, "attention_forward att B%d T%d C%d NH%d", B, T, C, NH);
-    CHECK_CLOSE(from_dev(d_att, natt), att, tol(2), what);
-    snprintf(what, sizeof what, "attention_forward out B%d T%d C%d NH%d", B, T, C, NH);
-    CHECK_CLOSE(from_dev(d_out, N * C), out, tol(3), what);
-
-    Vd dout = rounded(r.vec(N * C, -1, 1)), dqkv = rounded(r.vec(N * 3 * C, -1, 1));
-    floatX *d_dout = to_dev<floatX>(dout), *d_dqkv = to_dev<floatX>(dqkv);
-    float* d_dpre = dev_alloc<float>(natt);
-    attention_backward(d_dqkv, d_dpre, d_dout, d_qkv, d_att, B, T, C, NH);
-    // the oracle differentiates through the probabilities the kernel stored
-    noln::attention_backward(dqkv.data(), dout.data(), qkv.data(), rounded(att).data(), B, T, C, NH);
-    snprintf(what, sizeof what, "attention_backward dqkv B%d T%d C%d NH%d", B, T, C, NH);
-    CHECK_CLOSE(from_dev(d_dqkv, N * 3 * C), dqkv, tol(4), what);
+    const AttentionCase k = attention_case(B, T, C, NH, B * 100 + T * 10 + C);
+    const size_t N = (size_t)B * T, nlse = (size_t)B * NH * T;
+    floatX *d_qkv = to_dev<floatX>(k.qkv), *d_out = dev_alloc<floatX>(N * C);
+    float *d_lse = dev_alloc<float>(nlse), *d_D = dev_alloc<float>(nlse);
+    attention_forward(d_out, d_lse, d_qkv, B, T, C, NH);
+    const Vd out = from_dev(d_out, N * C), lse = from_dev(d_lse, nlse);
+    floatX *d_dout = to_dev<floatX>(k.dout), *d_dqkv = to_dev<floatX>(k.dqkv0);
+    attention_backward(d_dqkv, d_D, d_dout, d_qkv, d_out, d_lse, B, T, C, NH);
+    const Vd dqkv = from_dev(d_dqkv, N * 3 * C);
+    char what[64];
+    snprintf(what, sizeof what, "attention (%s)", attention_uses_flash(C, NH, d_qkv) ? "flash" : "online");
+    attention_check(k, what, &out, &lse, &dqkv, true);
     // no atomics: a second backward from the same start gives the same bits
-    floatX* d_again = to_dev<floatX>(rounded(Vd(N * 3 * C, 0.0)));
-    attention_backward(d_again, d_dpre, d_dout, d_qkv, d_att, B, T, C, NH);
-    Vd a1 = from_dev(d_again, N * 3 * C);
-    CUDA_CHECK(cudaMemset(d_again, 0, N * 3 * C * sizeof(floatX)));
-    attention_backward(d_again, d_dpre, d_dout, d_qkv, d_att, B, T, C, NH);
-    CHECK(from_dev(d_again, N * 3 * C) == a1, "attention_backward is not bitwise reproducible");
-    cudaFree(d_again);
-    for (void* q : {(void*)d_qkv, (void*)d_out, (void*)d_att, (void*)d_dout, (void*)d_dqkv, (void*)d_dpre})
-        cudaFree(q);
+    std::vector<floatX> a1(N * 3 * C), a2(N * 3 * C);
+    CUDA_CHECK(cudaMemcpy(a1.data(), d_dqkv, a1.size() * sizeof(floatX), cudaMemcpyDeviceToHost));
+    upload_to(d_dqkv, k.dqkv0);
+    attention_backward(d_dqkv, d_D, d_dout, d_qkv, d_out, d_lse, B, T, C, NH);
+    CUDA_CHECK(cudaMemcpy(a2.data(), d_dqkv, a2.size() * sizeof(floatX), cudaMemcpyDeviceToHost));
+    CHECK(memcmp(a1.data(), a2.data(), a1.size() * sizeof(floatX)) == 0,
+          "%s backward B%d T%d C%d NH%d is not bitwise reproducible", what, B, T, C, NH);
+    for (void* q : {(void*)d_qkv, (void*)d_out, (void*)d_lse, (void*)d_D, (void*)d_dout, (void*)d_dqkv}) cudaFree(q);
 }
 
 static void test_classifier(int N, int V, int Vp) {
@@ -119,10 +111,25 @@ static void test_aux(int B, int T, int C) {
     for (void* q : {(void*)d_h, (void*)d_in, (void*)d_sigma, (void*)d_out, (void*)d_dh}) cudaFree(q);
 }
 
-int main() {
-    test_attention(2, 5, 24, 3);   // hs 8
-    test_attention(1, 37, 66, 2);  // T > 32, hs 33 > one warp
-    test_attention(3, 1, 12, 4);   // T = 1
+// With arguments B T C NH: that attention case only (timing one shape, a GPU run by hand).
+int main(int argc, char** argv) {
+    if (argc == 5) {
+        test_attention(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+        return summary();
+    }
+    // odd head sizes: the online kernels in both builds
+    test_attention(2, 5, 24, 3);    // hs 8
+    test_attention(1, 37, 66, 2);   // T > 32, hs 33 > one warp
+    test_attention(3, 1, 12, 4);    // T = 1
+    test_attention(2, 37, 100, 4);  // hs 25
+    test_attention(2, 17, 37, 1);   // hs 37
+    test_attention(2, 9, 300, 2);   // hs 150: two slabs of 128 dimensions
+    // GPT-2's head size 64 (the flash kernels in BF16): every NH at short T, partial and
+    // whole 64-row tiles, and three tiles (the loops over tiles, the causal skipping).
+    // T = 1024 costs 15-45 s per case here: suite 70 runs those by name (B T C NH).
+    for (int nh : {12, 16, 20, 25})
+        for (int t : {1, 37, 64}) test_attention(2, t, 64 * nh, nh);
+    test_attention(2, 130, 64 * 12, 12);
     test_classifier(7, 37, 40);
     test_classifier(5, 1000, 1024);
     test_classifier(3, 64, 64);

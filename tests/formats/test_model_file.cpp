@@ -44,8 +44,8 @@ std::string fp32_body(const std::vector<float>& p) {
 // A trailer built by hand from the documented layout.
 std::string trailer_bytes(int L, int flags, int eot, const std::vector<int>& frozen,
                           const std::vector<float>& sigma, const std::vector<float>& sbos,
-                          int magic = 20241120, int nrec = -1) {
-    std::string s = header_bytes({magic, 1, L, flags, eot, nrec < 0 ? 3 * L + 1 : nrec});
+                          int magic = 20241120, int nrec = -1, int version = 1) {
+    std::string s = header_bytes({magic, version, L, flags, eot, nrec < 0 ? 3 * L + 1 : nrec});
     for (int i = 0; i < 3 * L + 1; i++) {
         append<int32_t>(s, frozen[i]);
         append<float>(s, sigma[i]);
@@ -151,7 +151,13 @@ TEST_CASE("model_file: LN trailer layout and round trip", "[model_file][trailer]
     std::string bytes = read_bytes(td.file("t.bin"));
     std::string want = model_header(3, c) + fp32_body(p) +
         trailer_bytes(2, 2, 9, {0, 1, 1, 0, 0, 0, 1},
-                      {1, 2.5f, 0.75f, 1, 1, 9.0f, 11.0f}, {1, 7, 3, 1, 1, 1, 12});
+                      {1, 2.5f, 0.75f, 1, 1, 9.0f, 11.0f}, {1, 7, 3, 1, 1, 1, 12}, 20241120, -1, 2);
+    // version 2: slots 6 (step) and 8-9 (run id) are 0 outside a checkpoint; 10-11 hold the
+    // FNV-1a 64 of the file with those 8 bytes as 0, computed here from the documented rule
+    const size_t tr = model_header(3, c).size() + fp32_body(p).size();
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char b : want) h = (h ^ b) * 1099511628211ull;
+    memcpy(&want[tr + 40], &h, 8);
     REQUIRE(bytes == want);
     ModelFile m = read_model_file(td.file("t.bin"));
     REQUIRE(m.has_ln_state);

@@ -15,4 +15,12 @@ for src in tests/cuda/test_*.cu; do
     done
   done
 done
+# The trainer's attention at GPT-2's full context (T = 1024, B = 2; hs 64 with Small's NH 12
+# in both precisions, XL's NH 25 in BF16, the flash kernels' precision), under the forward
+# schedule only: 15-45 s each here; the schedules' barrier checks run at T <= 130 above.
+for c in "fp32 2 1024 768 12" "bf16 2 1024 768 12" "bf16 2 1024 1600 25"; do
+  set -- $c
+  if [ -x $B/test_attention_$1 ]; then run env CUEMU_SCHEDULE=forward OMP_NUM_THREADS=2 $B/test_attention_$1 $2 $3 $4 $5
+  else bad "$B/test_attention_$1 missing (make cuda-tests)"; fi
+done
 report cuda-kernels

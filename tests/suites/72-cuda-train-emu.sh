@@ -47,15 +47,15 @@ expect_error "out of device memory: exit 1 naming size and buffer" 'cudaMalloc o
 hdr() { "$PY" -c "import struct,sys; print(*struct.unpack_from('<$2', open(sys.argv[1],'rb').read(), 0))" "$1"; }
 if $EMUB "${F[@]}" -b 4 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
   m=$(hdr "$W/bf/model_00000005.bin" ii); s=$(hdr "$W/bf/state_00000005_00000.bin" 12i)
-  # state header: [1] version 2, [8..9] moments P, [10..11] master weights P
-  if [ "$m" = "20240326 5" ] && [ "$(echo $s | cut -d' ' -f2)" = 2 ] && [ "$(echo $s | cut -d' ' -f9)" -gt 0 ] \
+  # state header: [1] version 3, [8..9] moments P, [10..11] master weights P
+  if [ "$m" = "20240326 5" ] && [ "$(echo $s | cut -d' ' -f2)" = 3 ] && [ "$(echo $s | cut -d' ' -f9)" -gt 0 ] \
      && [ "$(echo $s | cut -d' ' -f9,10)" = "$(echo $s | cut -d' ' -f11,12)" ]; then
-    ok "BF16 checkpoint: v5 model file, version 2 state with $(echo $s | cut -d' ' -f11) master weights"
+    ok "BF16 checkpoint: v5 model file, version 3 state with $(echo $s | cut -d' ' -f11) master weights"
   else bad "BF16 checkpoint headers: model '$m', state '$s'"; fi
   $EMUB "${F0[@]}" -x 5 -b 4 -n 5 -o "$W/bfs" > "$W/bfs1.out" 2>&1 || bad "BF16 run to step 5 failed"
   if $EMUB "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bfs" > "$W/bfs2.out" 2>&1 && grep -q 'resumed from step 5' "$W/bfs2.out" \
-     && cmp -s "$W/bf/main.log" "$W/bfs/main.log" && cmp -s "$W/bf/model_00000010.bin" "$W/bfs/model_00000010.bin"; then
-    ok "BF16 resume after step 5: main.log ($(grep -c trl: "$W/bf/main.log") train losses) and step-10 checkpoint byte for byte"
+     && cmp -s "$W/bf/main.log" "$W/bfs/main.log" && same_model_body "$W/bf/model_00000010.bin" "$W/bfs/model_00000010.bin"; then
+    ok "BF16 resume after step 5: main.log ($(grep -c trl: "$W/bf/main.log") train losses) and step-10 checkpoint's parameters and LN state byte for byte"
   else bad "BF16 resume exactness"; diff "$W/bf/main.log" "$W/bfs/main.log" | head; tail -3 "$W/bfs2.out"; fi
   if $EMU "${F0[@]}" -x 10 -b 4 -n 5 -y 1 -o "$W/bf" > "$W/bf32.out" 2>&1; then bad "FP32 trainer resumed a BF16 checkpoint"
   elif grep -q 'state_00000010_00000.bin: cannot resume.*from a BF16.*this trainer is FP32' "$W/bf32.out"; then ok "FP32 trainer refuses a BF16 checkpoint, naming both"

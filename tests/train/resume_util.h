@@ -16,6 +16,23 @@
 
 namespace noln_test {
 
+// The small run the loop tests share against the fake backend: B=2, T=4, 2 micro-batches
+// per step, 8 steps, LR 1e-2 with 2 warmup steps and a cosine down to 0.1 of it, no evals.
+inline TrainArgs small_run_args() {
+    TrainArgs a;
+    a.model = "fake";
+    a.train_glob = "fake";
+    a.B = 2;
+    a.T = 4;
+    a.total_batch = 16;
+    a.steps = 8;
+    a.lr = 1e-2f;
+    a.warmup = 2;
+    a.final_frac = 0.1f;
+    a.val_every = 0;
+    return a;
+}
+
 // An empty folder build/tests/train/tmp_TAG_PID (removed first if a run left one).
 inline std::string tmpdir(const std::string& tag) {
     std::string d = "build/tests/train/tmp_" + tag + "_" + std::to_string((int)getpid());

@@ -18,17 +18,7 @@ using namespace noln;
 using namespace noln_test;
 
 static TrainArgs base_args() {
-    TrainArgs a;
-    a.model = "fake";
-    a.train_glob = "fake";
-    a.B = 2;
-    a.T = 4;
-    a.total_batch = 16;  // 2 micro-batches
-    a.steps = 8;
-    a.lr = 1e-2f;
-    a.warmup = 2;
-    a.final_frac = 0.1f;
-    a.val_every = 0;
+    TrainArgs a = small_run_args();
     a.sigma_momentum = 0.5f;
     return a;
 }
