@@ -92,7 +92,8 @@ TRAIN=("$TRAINER" -e "$model" --preset "$preset" -i "$data/owt/owt_train_*.bin" 
 # erf GELU) has none (docs/training.md)
 [ $vanilla = 0 ] && [ "$preset" != paper-a-small ] && TRAIN+=(--export-hf "$run/hf")
 TRAIN+=("${extra[@]}")
-launch() { if [ "$NGPU" -gt 1 ] || [ $rehearsal = 0 ]; then mpirun -np "$NGPU" "$@"; else "$@"; fi; }
+RUN=("${TRAIN[@]}" -y 1)
+if [ "$NGPU" -gt 1 ] || [ $rehearsal = 0 ]; then RUN=(mpirun -np "$NGPU" "${RUN[@]}"); fi
 
 # the automatic-resume loop (llm.c style): every attempt is the same command with -y 1, which
 # starts at step 1 when there is no complete checkpoint yet
@@ -101,8 +102,8 @@ while :; do
   tries=$((tries + 1))
   say "training, attempt $tries (log: $run/train.log)"
   if [ -n "${NOLN_INTERRUPT_AT:-}" ] && [ $tries = 1 ]; then
-    launch "${TRAIN[@]}" -y 1 >> "$run/train.log" 2>&1 &
-    pid=$!
+    "${RUN[@]}" >> "$run/train.log" 2>&1 &
+    pid=$!  # the trainer itself (or mpirun, which passes the signal on to its ranks)
     marker=$(printf "%s/DONE_%08d" "$run" "$NOLN_INTERRUPT_AT")
     while kill -0 $pid 2> /dev/null && [ ! -e "$marker" ]; do sleep 0.2; done
     kill $pid 2> /dev/null || true
@@ -110,7 +111,7 @@ while :; do
     say "testing: interrupted the first attempt after checkpoint $NOLN_INTERRUPT_AT"
     rc=1
   else
-    launch "${TRAIN[@]}" -y 1 >> "$run/train.log" 2>&1 && rc=0 || rc=$?
+    "${RUN[@]}" >> "$run/train.log" 2>&1 && rc=0 || rc=$?
   fi
   [ $rc = 0 ] && break
   [ $tries -ge "${MAX_TRIES:-20}" ] && { echo "run_paper: $tries attempts failed (see $run/train.log)" >&2; exit 1; }

@@ -14,7 +14,7 @@ rm -rf "$O"
 if NOLN_INTERRUPT_AT=40 scripts/run_paper_b_small.sh --cpu-rehearsal --out "$O" > "$O.lnfree.out" 2>&1; then
   ok "LN-free rehearsal ran"; else bad "LN-free rehearsal failed"; tail -20 "$O.lnfree.out"; fi
 grep -q "interrupted the first attempt after checkpoint 40" "$O.lnfree.out" && grep -q "training, attempt 2" "$O.lnfree.out" \
-  && grep -q "resumed from step 40" "$O/paper-b-small/train.log" && ok "resume loop: attempt 1 killed after checkpoint 40, attempt 2 resumed from it" \
+  && grep -q "resumed from step 40" "$O/paper-b-small/train.log" && [ "$(grep -c "training, attempt" "$O.lnfree.out")" = 2 ] && ok "resume loop: attempt 1 killed after checkpoint 40, attempt 2 resumed from it" \
   || bad "resume loop"
 [ -f "$O/paper-b-small/model_00000110.bin" ] && [ "$(grep -c '^s:[0-9]* trl:' "$O/paper-b-small/main.log")" -ge 110 ] \
   && grep -q '^s:110 trl:' "$O/paper-b-small/main.log" && ok "final checkpoint model_00000110.bin, every step logged" || bad "final checkpoint"
