@@ -8,7 +8,8 @@
 //   noln_eval export-folded MODEL.bin DIR                  exact folded export (docs/export.md)
 //   noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES      per-token loss statistics (eval table)
 //   noln_eval hellaswag MODEL EVAL_FILE                    HellaSwag acc_norm (eval table)
-// MODEL for stats and hellaswag may also be a Hugging Face GPT-2 folder.
+// MODEL for stats and hellaswag may also be a Hugging Face GPT-2 folder; NOLN_GELU=erf in the
+// environment evaluates them with the erf GELU (a --gelu erf run's model).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -38,6 +39,10 @@ static int eval_table_cell(int argc, char** argv) {
     const std::string cmd = argv[1];
     const ModelFile f = load_model_any(argv[2]);
     GPT2CPU m(f);
+    // the MLP's GELU of the run that made the model (--gelu; paper (a)'s preset uses erf)
+    const std::string gelu = getenv("NOLN_GELU") ? getenv("NOLN_GELU") : "tanh";
+    if (gelu != "tanh" && gelu != "erf") fail("NOLN_GELU: '%s' must be tanh or erf", gelu.c_str());
+    m.set_gelu(gelu == "erf" ? Gelu::Erf : Gelu::Tanh);
     if (cmd == "stats") {
         const int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
         const int maxb = atoi(argv[6]);  // 0: all batches

@@ -8,7 +8,7 @@ model on every token set, so that rare blow-ups show at a glance.
     /usr/bin/python3 scripts/eval_table.py --model small [--paper b]
         [--original M] [--vanilla M] [--lnfree M]
         [--owt GLOB] [--pile GLOB] [--pile-filtered GLOB] [--hellaswag FILE]
-        [-b 8] [-t 1024] [--max-batches 0] [--noln-eval ./noln_eval] [--json OUT.json]
+        [-b 8] [-t 1024] [--max-batches 0] [--gelu tanh|erf] [--noln-eval ./noln_eval] [--json OUT.json]
 
 Each model M is a checkpoint (model_*.bin), an llm.c .bin or a Hugging Face GPT-2 folder; each
 token set a glob of llm.c shards. Anything left out prints as "-". Every number comes from
@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+GELU = "tanh"  # --gelu
 VARIANTS = [("original", "original"), ("vanilla", "vanilla FT"), ("lnfree", "LN-free FT")]
 SETS = [("owt", "OpenWebText val"), ("pile", "Pile"), ("pile_filtered", "Pile-filtered")]
 
@@ -43,7 +44,7 @@ def published(paper, model):
 
 def run_cell(tool, args):
     try:
-        r = subprocess.run([tool] + args, capture_output=True, text=True)
+        r = subprocess.run([tool] + args, capture_output=True, text=True, env=dict(os.environ, NOLN_GELU=GELU))
     except OSError as e:
         die(f"{tool}: {e}")
     if r.returncode != 0:
@@ -76,9 +77,13 @@ def main():
     ap.add_argument("-b", type=int, default=8, help="sequences per forward (default 8)")
     ap.add_argument("-t", type=int, default=1024, help="sequence length (default 1024)")
     ap.add_argument("--max-batches", type=int, default=0, help="batches per token set (default 0 = all)")
+    ap.add_argument("--gelu", default="tanh", choices=["tanh", "erf"],
+                    help="the MLP's GELU of the runs (erf for paper-a-small's --gelu erf; default tanh)")
     ap.add_argument("--noln-eval", default=os.path.join(os.path.dirname(HERE), "noln_eval"))
     ap.add_argument("--json", help="also write every number to this JSON file")
     a = ap.parse_args()
+    global GELU
+    GELU = a.gelu
 
     models = [(v, name, getattr(a, v)) for v, name in VARIANTS if getattr(a, v)]
     sets = [(k, name, getattr(a, k)) for k, name in SETS if getattr(a, k)]

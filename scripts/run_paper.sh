@@ -140,6 +140,7 @@ if [ -n "$L" ] && [ -n "$V" ]; then
     --original "$model" --vanilla "$V" --lnfree "$L" \
     --owt "$data/owt/owt_val_*.bin" --pile "$data/pile/pile_val_*.bin" \
     --pile-filtered "$data/pile-filtered/pile_filtered_val_*.bin" --hellaswag "$data/hellaswag/hellaswag_val.bin" \
+    --gelu "$([ "$preset" = paper-a-small ] && echo erf || echo tanh)" \
     "${ev[@]}" --json "$out/$preset-table.json" | tee "$out/$preset-table.txt"
 else
   say "the evaluation table needs both runs: run the $([ -n "$L" ] && echo "--vanilla control" || echo "LN-free run") too"

@@ -267,7 +267,9 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             log.hellaswag(step, correct, n, acc);
         }
     };
-    if (start == 1 && a.val_every > 0) evals(0);  // the starting model's numbers
+    // the starting model's numbers, with the LN state it starts from (its file's trailer)
+    m.set_ln_state(ln);
+    if (start == 1 && a.val_every > 0) evals(0);
 
     TrainResult res;
     res.first_step = start;

@@ -34,6 +34,20 @@ PYEOF
 [ "$(grep -cE '^(OpenWebText val|Pile-filtered) +(original|LN-free FT) +[0-9]+( +[0-9.]+){5}$' "$W/table.txt")" = 4 ] \
   && ok "per-token block: 2 sets x 2 models, tokens and 5 statistics each" || bad "per-token block"
 grep -q '"p99.9"' "$W/t.json" && ok "--json written" || bad "--json"
+# --gelu erf: the table's numbers equal the trainer's step-0 validation with --gelu erf (the
+# loop's eval_val_loss on the same 31 batches; the erf GELU itself is checked against PyTorch in
+# suite 30), and are not the tanh ones (this small model tells them apart at the 1e-5 level)
+"$PY" scripts/eval_table.py --model small --paper a --gelu erf --lnfree "$L" --owt "$W/val_*.bin" -b 4 -t 32 --json "$W/erf.json" > "$W/erf.txt" 2>&1
+./train_gpt2_noln_cpu -e "$L" -t 32 -b 4 -d 128 -i "$W/train_*.bin" -j "$W/val_*.bin" -m 31 -v 1 -x 1 --gelu erf -o "$W/erfval" > /dev/null 2>&1
+erf_v=$(grep '^s:0 tel:' "$W/erfval/main.log" | cut -d: -f3)
+"$PY" - "$W/erf.json" "$W/t.json" "$erf_v" <<'PYEOF' && ok "--gelu erf: the table's mean = the trainer's --gelu erf validation ($erf_v), p99.9 not the tanh one" || bad "--gelu erf (trainer $erf_v)"
+import json, sys
+e = json.load(open(sys.argv[1]))["ours"]["lnfree"]["owt"]
+t = json.load(open(sys.argv[2]))["ours"]["lnfree"]["owt"]
+assert abs(e["mean"] - float(sys.argv[3])) <= 2e-6, (e["mean"], sys.argv[3])
+assert abs(e["p99.9"] - t["p99.9"]) > 1e-5, (e, t)
+PYEOF
+grep -qE '^LN-free FT +\| +[0-9.]+ +3\.0140 ' "$W/erf.txt" && ok "--paper a: paper (a)'s 3.014 beside" || bad "--paper a column"
 expect_error "missing model named" "nope.bin" "$PY" scripts/eval_table.py --model small --original "$W/nope.bin" --owt "$W/val_*.bin" -b 4 -t 32
 expect_error "no model" "no model given" "$PY" scripts/eval_table.py --model small --owt "$W/val_*.bin"
 report eval-table
