@@ -16,7 +16,7 @@
 # (SOTU as OpenWebText, Moby Dick as the Pile sets, a hand-written HellaSwag), a tiny GPT-2
 # (2 layers, 64 wide, T=64) pretrained here as the "original", both the LN-free run and the
 # vanilla control with the preset's schedule and optimizer on 1,024 tokens per step.
-# Environment: NGPU (ranks, default 8; rehearsal 1), MAX_TRIES (20), TRAINER (the program),
+# Environment: NGPU (ranks, default 8; rehearsal 1), MAX_TRIES (20), RETRY_SLEEP (2 s), TRAINER,
 # REHEARSAL_STEPS (110: past paper-b-small's last removal, 104), NOLN_INTERRUPT_AT (testing:
 # kill the first attempt once checkpoint N is complete, so the resume loop is exercised).
 set -euo pipefail
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --cpu-rehearsal) rehearsal=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_paper: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
