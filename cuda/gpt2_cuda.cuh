@@ -149,6 +149,7 @@ public:
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
         aux_lambda_ = lambda;
     }
+    void set_gelu(Gelu g) override { gelu_ = g; }
 
     ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;
     const SigmaObs& sigma_obs() const override { return obs_; }
@@ -223,6 +224,7 @@ private:
     SigmaObs obs_;
     float aux_lambda_ = 0.0f;
     GeluImpl gelu_impl_ = GeluImpl::Kernels;
+    Gelu gelu_ = Gelu::Tanh;  // --gelu (host/gelu_kind.h)
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
     std::vector<void*> allocs_;
@@ -414,7 +416,7 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
                        (int)N, C, C);
         ln_path_forward(ln_site(SITE_LN2, l));
         matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
-                            param(P_FCB) + l * 4 * C, (int)N, C, 4 * C, gelu_impl_);
+                            param(P_FCB) + l * 4 * C, (int)N, C, 4 * C, gelu_impl_, gelu_);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
@@ -489,7 +491,7 @@ inline void GPT2CUDA::backward(float scale) {
         matmul_backward(dfchg_, grad(P_FCPROJW) + (size_t)l * 4 * C * C, grad(P_FCPROJB) + l * C, dres_, C,
                         fch_gelu_ + l * NC * 4, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N,
                         4 * C, C, true);
-        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, 0, true);
+        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, gelu_, 0, true);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
                         ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C, true);
         ln_site_grad(SITE_LN2, l, dln_);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/gelu_kind.h"
 #include "host/gpt2_config.h"
 #include "train/schedule.h"
 
@@ -56,6 +57,14 @@ struct TrainArgs {
     int bos_sigma_off = 0;       // --bos-sigma-off STEP (0 = BOS divisor never on)
     int eot_sigma_off = 0;       // --eot-sigma-off STEP
     int mask_eot_targets = 0;    // --mask-eot-targets
+    int bos_off_ln1_only = 0;    // --bos-off-ln1-only 1: at --bos-sigma-off only ln1qk/ln1v drop sigma_bos
+    int zero_based_steps = 0;    // --zero-based-steps 1: step values count paper (a)'s 0-based iterations
+    Gelu gelu = Gelu::Tanh;      // --gelu tanh|erf
+
+    // The schedule's clock at optimizer step `step` (1-based): the step itself, or paper (a)'s
+    // iteration step-1 with --zero-based-steps 1. The LR schedule, the removal schedule and
+    // the special divisors' off steps are all read at this value.
+    int sched_step(int step) const { return step - zero_based_steps; }
 
     int horizon() const { return lr_horizon > 0 ? lr_horizon : steps; }
 };
