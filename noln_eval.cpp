@@ -7,6 +7,10 @@
 //   noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref           logits of the first val batch
 //   noln_eval export MODEL.bin DIR [fold]                  LN-free HF export
 //   noln_eval export-folded MODEL.bin DIR                  exact folded export (docs/export.md)
+//   noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES      per-token loss statistics (eval table)
+//   noln_eval hellaswag MODEL EVAL_FILE                    HellaSwag acc_norm (eval table)
+// MODEL for stats and hellaswag may also be a Hugging Face GPT-2 folder; NOLN_GELU=erf in the
+// environment evaluates them with the erf GELU (a --gelu erf run's model).
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -19,7 +23,9 @@
 #include "eval/eval.h"
 #include "eval/export_folded.h"
 #include "eval/export_hf.h"
+#include "eval/token_stats.h"
 #include "io/hf_gpt2.h"
+#include "io/model_file.h"
 
 using namespace noln;
 
@@ -30,12 +36,39 @@ static int to_int(const char* s, const char* what) {
     return (int)v;
 }
 
+// One cell of scripts/eval_table.py's table, as one parsable line on stdout.
+static int eval_table_cell(int argc, char** argv) {
+    const std::string cmd = argv[1];
+    const ModelFile f = read_any_model(argv[2]);
+    GPT2CPU m(f);
+    // the MLP's GELU of the run that made the model (--gelu; paper (a)'s preset uses erf)
+    const std::string gelu = getenv("NOLN_GELU") ? getenv("NOLN_GELU") : "tanh";
+    if (gelu != "tanh" && gelu != "erf") fail("NOLN_GELU: '%s' must be tanh or erf", gelu.c_str());
+    m.set_gelu(gelu == "erf" ? Gelu::Erf : Gelu::Tanh);
+    if (cmd == "stats") {
+        const int B = to_int(argv[4], "B"), T = to_int(argv[5], "T");
+        const int maxb = atoi(argv[6]);  // 0: all batches
+        DataLoader val(argv[3], B, T, 0, 1, false, f.config.vocab_size);
+        std::vector<float> tl = eval_token_losses(m, val, maxb);
+        const LossStats s = loss_stats(tl, argv[3]);
+        printf("tokens %ld mean %.6f median %.6f p95 %.6f p99.9 %.6f max %.6f\n", s.n, s.mean, s.median, s.p95,
+               s.p999, s.max);
+    } else {
+        const HellaSwagResult r = eval_hellaswag(m, argv[3], 4, 0);
+        printf("hellaswag n %d correct %d acc_norm %.6f\n", r.n, r.correct, r.acc_norm);
+    }
+    (void)argc;
+    return 0;
+}
+
 static int usage() {
     fprintf(stderr,
             "usage: noln_eval val MODEL.bin VAL_GLOB B T MAX_BATCHES\n"
             "       noln_eval ref MODEL.bin VAL_GLOB B T OUT.ref\n"
             "       noln_eval export MODEL.bin DIR [fold]\n"
-            "       noln_eval export-folded MODEL.bin DIR\n");
+            "       noln_eval export-folded MODEL.bin DIR\n"
+            "       noln_eval stats MODEL TOKENS_GLOB B T MAX_BATCHES\n"
+            "       noln_eval hellaswag MODEL EVAL_FILE\n");
     return 2;
 }
 
@@ -43,6 +76,7 @@ int main(int argc, char** argv) {
     try {
         if (argc < 3) return usage();
         std::string cmd = argv[1];
+        if ((cmd == "stats" && argc == 7) || (cmd == "hellaswag" && argc == 4)) return eval_table_cell(argc, argv);
         ModelFile f = read_any_model(argv[2]);
         GPT2CPU m(f);
         if ((cmd == "val" || cmd == "ref") && argc == 7) {

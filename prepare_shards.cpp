@@ -17,6 +17,9 @@
 #include "io/bpe.h"
 #include "host/error.h"
 #include "io/file_io.h"
+#include "io/eval_file.h"
+#include "io/hellaswag_jsonl.h"
+#include "io/jsonl_docs.h"
 #include "io/progress.h"
 #include "io/shard.h"
 #include "io/tokenizer_bin.h"
@@ -32,17 +35,24 @@ struct Options {
     std::string tokenizer_bin;  // "" = <dir of --out>/gpt2_tokenizer.bin; "none" = skip
     double val_fraction = 0.0;
     long long shard_size = 100000000;
+    std::string split = "train";  // --split: the name of the INPUT documents' split
+    std::string hellaswag;        // --hellaswag OUT.bin: HellaSwag jsonl in, eval file out
 };
 
 const char* kUsage =
     "usage: prepare_shards [options] INPUT...\n"
-    "  INPUT: a text file (one document) or a folder (each *.txt in it, sorted, one document)\n"
+    "  INPUT: a text file (one document), a .jsonl file (one document per line: {\"text\": ...}\n"
+    "         or pre-tokenized {\"input_ids\": [...]}), or a folder (its *.txt and *.jsonl, sorted)\n"
     "  -o, --out PREFIX        shards are PREFIX_train_NNNNNN.bin, PREFIX_val_NNNNNN.bin\n"
     "                          (default data/sotu/sotu)\n"
     "  --val INPUT             validation documents (repeatable); else --val-fraction\n"
     "  --val-fraction F        hold out the last F (0 <= F < 1) of the training tokens as\n"
     "                          validation data (default 0: none unless --val)\n"
     "  --shard-size N          tokens per shard (default 100000000); the last may be smaller\n"
+    "  --split NAME            name of the INPUT documents' split in the shard names (default\n"
+    "                          train; e.g. val for an evaluation-only token set)\n"
+    "  --hellaswag OUT.bin     instead of shards: INPUTs are HellaSwag .jsonl files (ctx,\n"
+    "                          endings, label); write llm.c's eval file OUT.bin\n"
     "  --tokenizer DIR         folder with encoder.json and vocab.bpe (default data/assets/gpt2)\n"
     "  --tokenizer-bin PATH    where to write llm.c's tokenizer file (default: beside the\n"
     "                          shards, gpt2_tokenizer.bin; 'none' to skip)\n"
@@ -75,7 +85,12 @@ Options parse(int argc, char** argv, bool* help) {
             if (n < 1 || n > 2147483647.0 || n != (long long)n)
                 fail("prepare_shards: --shard-size must be an integer in 1..2^31-1, got %g", n);
             o.shard_size = (long long)n;
-        } else if (a == "--tokenizer") o.tokenizer_dir = value();
+        } else if (a == "--split") {
+            o.split = value();
+            if (o.split.empty() || o.split.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+                fail("prepare_shards: --split must be a lower-case name such as train or val, got '%s'", o.split.c_str());
+        } else if (a == "--hellaswag") o.hellaswag = value();
+        else if (a == "--tokenizer") o.tokenizer_dir = value();
         else if (a == "--tokenizer-bin") o.tokenizer_bin = value();
         else if (a.size() > 1 && a[0] == '-') fail("prepare_shards: unknown flag %s (see --help)", a.c_str());
         else o.train_inputs.push_back(a);
@@ -83,6 +98,10 @@ Options parse(int argc, char** argv, bool* help) {
     if (o.train_inputs.empty()) fail("prepare_shards: no input files (see --help)");
     if (!o.val_inputs.empty() && o.val_fraction > 0)
         fail("prepare_shards: give either --val or --val-fraction, not both");
+    if (!o.hellaswag.empty() && (!o.val_inputs.empty() || o.val_fraction > 0))
+        fail("prepare_shards: --hellaswag writes an eval file; --val and --val-fraction do not apply");
+    if ((!o.val_inputs.empty() || o.val_fraction > 0) && o.split == "val")
+        fail("prepare_shards: --split val and a validation split (--val, --val-fraction) would share names");
     if (o.out.empty() || o.out.back() == '/')
         fail("prepare_shards: --out must be a file name prefix such as data/sotu/sotu, got '%s'",
              o.out.c_str());
@@ -94,8 +113,10 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs) {
     std::vector<std::string> files;
     for (const std::string& in : inputs) {
         if (is_directory(in)) {
-            std::vector<std::string> txt = glob_files(in + "/*.txt");
-            if (txt.empty()) fail("%s: folder holds no *.txt files", in.c_str());
+            std::vector<std::string> txt = glob_files(in + "/*.txt"), jl = glob_files(in + "/*.jsonl");
+            txt.insert(txt.end(), jl.begin(), jl.end());
+            std::sort(txt.begin(), txt.end());
+            if (txt.empty()) fail("%s: folder holds no *.txt or *.jsonl files", in.c_str());
             files.insert(files.end(), txt.begin(), txt.end());
         } else if (file_exists(in)) {
             files.push_back(in);
@@ -106,12 +127,30 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs) {
     return files;
 }
 
-// Tokenizes the files in order, each as "<|endoftext|>" + document.
+// Tokenizes the files in order, each document as "<|endoftext|>" + its tokens (a .jsonl file
+// holds one document per line; pre-tokenized ones are copied as they are). Counts documents.
 std::vector<uint16_t> tokenize(Bpe& bpe, const std::vector<std::string>& files, Progress& progress,
-                               uint64_t* done_bytes) {
+                               uint64_t* done_bytes, size_t* docs) {
     std::vector<uint16_t> out;
     std::vector<int> ids;
     for (const std::string& f : files) {
+        if (is_jsonl_path(f)) {
+            *docs += (size_t)for_each_jsonl_doc(f, bpe.vocab_size(), [&](const JsonlDoc& d) {
+                if (!d.has_text) {
+                    for (int id : d.ids) out.push_back((uint16_t)id);
+                    return;
+                }
+                ids.clear();
+                ids.push_back(bpe.eot());
+                bpe.encode(d.text, /*allow_special=*/false, ids);
+                for (int id : ids) out.push_back((uint16_t)id);
+            });
+            FileReader r(f);
+            *done_bytes += r.size();
+            progress.update(*done_bytes);
+            continue;
+        }
+        ++*docs;
         std::string text = read_file(f);
         ids.clear();
         ids.push_back(bpe.eot());
@@ -161,14 +200,27 @@ int run(const Options& o) {
     Bpe bpe(o.tokenizer_dir + "/encoder.json", o.tokenizer_dir + "/vocab.bpe");
     if (bpe.vocab_size() > 65536) fail("%s: %d tokens do not fit uint16 shards", o.tokenizer_dir.c_str(), bpe.vocab_size());
     std::vector<std::string> train_files = expand(o.train_inputs), val_files = expand(o.val_inputs);
+    if (!o.hellaswag.empty()) {
+        std::vector<EvalExample> ex;
+        for (const std::string& f : train_files) {
+            if (!is_jsonl_path(f)) fail("%s: --hellaswag reads .jsonl files only", f.c_str());
+            std::vector<EvalExample> more = read_hellaswag_jsonl(f, bpe);
+            ex.insert(ex.end(), more.begin(), more.end());
+        }
+        if (!dir_name(o.hellaswag).empty()) make_dirs(dir_name(o.hellaswag));
+        write_eval_file(o.hellaswag, ex);
+        printf("wrote %s: %zu examples\n", o.hellaswag.c_str(), ex.size());
+        return 0;
+    }
     double load_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     uint64_t done = 0;
+    size_t train_docs = 0, val_docs = 0;
     std::vector<uint16_t> train, val;
     {
         Progress progress("tokenizing", total_size(train_files) + total_size(val_files), "B");
-        train = tokenize(bpe, train_files, progress, &done);
-        val = tokenize(bpe, val_files, progress, &done);
+        train = tokenize(bpe, train_files, progress, &done, &train_docs);
+        val = tokenize(bpe, val_files, progress, &done, &val_docs);
         progress.finish();
     }
     double tok_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - load_sec;
@@ -190,10 +242,10 @@ int run(const Options& o) {
         write_tokenizer_bin(tok_bin, tokens, bpe.eot());
         printf("wrote %s: %d tokens, EOT %d\n", tok_bin.c_str(), bpe.vocab_size(), bpe.eot());
     }
-    write_split(o.out, "train", train, o.shard_size);
+    write_split(o.out, o.split.c_str(), train, o.shard_size);
     if (!val.empty()) write_split(o.out, "val", val, o.shard_size);
-    printf("train: %zu documents, %zu tokens; val: %s, %zu tokens\n", train_files.size(), train.size(),
-           o.val_fraction > 0 ? "the last part of train" : (std::to_string(val_files.size()) + " documents").c_str(),
+    printf("train: %zu documents, %zu tokens; val: %s, %zu tokens\n", train_docs, train.size(),
+           o.val_fraction > 0 ? "the last part of train" : (std::to_string(val_docs) + " documents").c_str(),
            val.size());
     printf("tokenized %.2f MB in %.2f s (%.1f MB/s; loading the tokenizer took %.2f s)\n", done / 1e6,
            tok_sec, done / 1e6 / (tok_sec > 0 ? tok_sec : 1e-9), load_sec);

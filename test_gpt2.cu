@@ -186,6 +186,7 @@ struct Case {
     std::string name;
     LNState ln;
     float aux_lambda = 0.0f;
+    Gelu gelu = Gelu::Tanh;  // --gelu erf: the plain matmul, then the erf GELU kernel
 };
 
 static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int eot) {
@@ -234,6 +235,11 @@ static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int 
     }
     all.ln.path(PATH_LNF) = frozen(o.at(SITE_LNF).sigma, o.at(SITE_LNF).sigma_bos);
     cs.push_back(all);
+
+    Case erf = mix;  // the mix again with the exact GELU (paper (a)'s nanoGPT, --gelu erf)
+    erf.name = "REAL/FROZEN mix, erf GELU";
+    erf.gelu = Gelu::Erf;
+    cs.push_back(erf);
     return cs;
 }
 
@@ -291,10 +297,12 @@ static int run_builtin() {
         cpu.set_parameters(params.data());
         cpu.set_ln_state(k.ln);
         cpu.set_aux_lambda(k.aux_lambda);
+        cpu.set_gelu(k.gelu);
         gpu.set_parameters(params.data());
         gpu.set_optimizer_state(zeros.data(), zeros.data());
         gpu.set_ln_state(k.ln);
         gpu.set_aux_lambda(k.aux_lambda);
+        gpu.set_gelu(k.gelu);
 
         ForwardResult rc, rg;
         first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
@@ -349,6 +357,7 @@ static int run_builtin() {
             twin.set_optimizer_state(mo.data(), vo.data());
             twin.set_ln_state(k.ln);
             twin.set_aux_lambda(k.aux_lambda);
+            twin.set_gelu(k.gelu);
             size_t not_nearest = 0;
             for (size_t i = 0; i < P && gpu.has_master_weights(); i++) not_nearest += w[i] != to_float(from_float<floatX>(mw[i]));
             float ce[2];
@@ -383,6 +392,7 @@ static int run_builtin() {
         unlink(path.c_str());
         GPT2CUDA re(mf);
         re.set_aux_lambda(k.aux_lambda);
+        re.set_gelu(k.gelu);
         re.get_parameters(back.data());
         gpu.set_parameters(mf.params.data());
         const ForwardResult r1 = gpu.forward(in.data(), tg.data(), B, T);

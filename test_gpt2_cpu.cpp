@@ -1,10 +1,12 @@
-// test_gpt2_cpu MODEL.bin STATE.bin: runs the CPU GPT-2 on the batch of a reference debug
+// test_gpt2_cpu MODEL.bin STATE.bin [tanh|erf]: runs the CPU GPT-2 on the batch of a reference debug
 // state (llm.c's format, optionally with noln's trailer) and compares logits, loss and all
 // 16 parameter gradients, then the losses of the state's AdamW steps on the same batch.
+// The third argument picks the MLP's GELU (default tanh, GPT-2's; erf for the exact form).
 // Exit 0 only if everything is within tolerance (docs/cpu-reference.md).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "cpu/gpt2_cpu.h"
@@ -32,7 +34,7 @@ static bool compare(const char* what, const float* got, const float* ref, size_t
     return ok;
 }
 
-static int run(const char* model_path, const char* state_path) {
+static int run(const char* model_path, const char* state_path, Gelu gelu) {
     ModelFile mf = read_model_file(model_path);
     const GPT2Config& c = mf.config;
     DebugState s = read_debug_state(state_path, c);
@@ -43,6 +45,8 @@ static int run(const char* model_path, const char* state_path) {
            s.has_trailer ? "yes" : "no");
     bool ok = true;
     GPT2CPU model(mf);
+    model.set_gelu(gelu);
+    printf("GELU: %s\n", gelu_name(gelu));
     model.set_aux_lambda(s.has_trailer ? s.aux_lambda : 0.0f);
     ForwardResult r = model.forward(s.x.data(), s.y.data(), s.B, s.T);
     std::vector<float> logits((size_t)s.B * s.T * c.vocab_size);
@@ -69,6 +73,7 @@ static int run(const char* model_path, const char* state_path) {
         printf("%zu AdamW steps (lr %g betas %g %g eps %g wd %g):\n", s.step_losses.size(),
                s.adamw.lr, s.adamw.beta1, s.adamw.beta2, s.adamw.eps, s.adamw.weight_decay);
         GPT2CPU m2(mf);
+        m2.set_gelu(gelu);
         m2.set_aux_lambda(s.aux_lambda);
         double worst = 0;
         for (size_t i = 0; i < s.step_losses.size(); i++) {
@@ -91,12 +96,13 @@ static int run(const char* model_path, const char* state_path) {
 }
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s MODEL.bin STATE.bin\n", argv[0]);
+    const std::string g = argc == 4 ? argv[3] : "tanh";
+    if ((argc != 3 && argc != 4) || (g != "tanh" && g != "erf")) {
+        fprintf(stderr, "usage: %s MODEL.bin STATE.bin [tanh|erf]\n", argv[0]);
         return 1;
     }
     try {
-        return run(argv[1], argv[2]);
+        return run(argv[1], argv[2], g == "erf" ? Gelu::Erf : Gelu::Tanh);
     } catch (const Error& e) {
         fprintf(stderr, "test_gpt2_cpu: %s\n", e.what());
         return 1;

@@ -146,7 +146,7 @@ void GPT2Core<F>::forward(const int* in, const int* tg, int b, int t) {
         matmul_forward(l_fch, 4 * C, l_ln2, param(P_FCW) + (long)l * 4 * C * C,
                        param(P_FCB) + l * 4 * C, N, C, 4 * C);
         lap("matmul_fwd");
-        gelu_forward(l_fchg, l_fch, N * 4 * C);
+        gelu_forward(l_fchg, l_fch, N * 4 * C, gelu);
         lap("gelu_fwd");
         matmul_forward(l_fcproj, C, l_fchg, param(P_FCPROJW) + (long)l * 4 * C * C,
                        param(P_FCPROJB) + l * C, N, 4 * C, C);
@@ -223,7 +223,7 @@ void GPT2Core<F>::backward(F scale) {
                         N, 4 * C, C);
         lap("matmul_bwd");
         zero(dfch);
-        gelu_backward(dfch.data(), fch.data() + l * N * 4 * C, dfchg.data(), N * 4 * C);
+        gelu_backward(dfch.data(), fch.data() + l * N * 4 * C, dfchg.data(), N * 4 * C, gelu);
         lap("gelu_bwd");
         zero(dln);
         matmul_backward(dln.data(), grad(P_FCW) + (long)l * 4 * C * C, grad(P_FCB) + l * 4 * C,

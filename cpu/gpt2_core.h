@@ -7,6 +7,7 @@
 
 #include "host/gpt2_config.h"
 #include "cpu/op_profile.h"
+#include "host/gelu_kind.h"
 #include "host/ln_paths.h"
 
 namespace noln {
@@ -17,6 +18,7 @@ struct GPT2Core {
     std::vector<F> params, grads;  // file order (host/gpt2_config.h), num_parameters(cfg)
     LNState ln;                    // LN path states (docs/method.md §1-2)
     F aux_lambda = 0;
+    Gelu gelu = Gelu::Tanh;        // the MLP's GELU (--gelu)
     // Finite-difference tests only: >= 0 replaces the measured aux target S (a stopgrad).
     F aux_S_fixed = -1;
     SigmaObs obs;                  // of the last forward

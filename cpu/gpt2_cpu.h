@@ -25,6 +25,7 @@ public:
     void set_parameters(const float* in) override;
     void set_ln_state(const LNState& s) override;
     void set_aux_lambda(float lambda) override;
+    void set_gelu(Gelu g) override { core_.gelu = g; }
     const LNState& ln_state() const { return core_.ln; }
 
     ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;

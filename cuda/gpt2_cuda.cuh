@@ -184,6 +184,7 @@ public:
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
         aux_lambda_ = lambda;
     }
+    void set_gelu(Gelu g) override { gelu_ = g; }
 
     ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;
     const SigmaObs& sigma_obs() const override { return obs_; }
@@ -272,6 +273,7 @@ private:
     float aux_lambda_ = 0.0f;
     int recompute_ = 0;
     GeluImpl gelu_impl_ = GeluImpl::Kernels;  // -r 1 uses Kernels whatever this says (forward())
+    Gelu gelu_ = Gelu::Tanh;  // --gelu (host/gelu_kind.h)
     int device_ = 0;
     size_t offs_[NUM_PARAM_TENSORS], sizes_[NUM_PARAM_TENSORS];
     // ZeRO-1: this rank's shard [shard_first_, shard_first_ + shard_) of the flat parameters
@@ -464,7 +466,7 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
         // recomputes it, bit for bit; otherwise the set_gelu_impl choice
         matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
                             param(P_FCB) + l * 4 * C, (int)N, C, 4 * C,
-                            recompute_ >= 1 ? GeluImpl::Kernels : gelu_impl_);
+                            recompute_ >= 1 ? GeluImpl::Kernels : gelu_impl_, gelu_);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
                        (int)N, 4 * C, C);
     }
@@ -538,12 +540,12 @@ inline void GPT2CUDA::backward(float scale) {
         // MLP branch: dres holds d(residual3) = d(fcproj).
         const floatX* l_fchg = fch_gelu_ + l * NC * 4;
         if (recompute_ >= 1) {  // -r 1: this layer's GELU output again, into the one buffer
-            gelu_forward(fch_gelu_, fch_ + l * NC * 4, (long)NC * 4);
+            gelu_forward(fch_gelu_, fch_ + l * NC * 4, (long)NC * 4, gelu_);
             l_fchg = fch_gelu_;
         }
         matmul_backward(dfchg_, grad(P_FCPROJW) + (size_t)l * 4 * C * C, grad(P_FCPROJB) + l * C, dres_, C,
                         l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N, 4 * C, C, true);
-        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, 0, true);
+        gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, gelu_, 0, true);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
                         ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C, true);
         ln_site_grad(SITE_LN2, l, dln_);

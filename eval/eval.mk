@@ -5,7 +5,7 @@
 $(BUILD)/libnoln_eval.a: $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard eval/*.cpp))
 	$(archive)
 
-## noln_eval: evaluate (val CE), write reference logits of, or export LN-free a checkpoint (docs/demo.md)
+## noln_eval: evaluate (val CE, per-token statistics, HellaSwag), write reference logits of, or export LN-free a checkpoint (docs/demo.md)
 noln_eval: $(BUILD)/noln_eval.o $(CPU_LIB) $(NOLN_LIBS)
 	$(CXX) $(LDFLAGS) $< $(CPU_LINK) -o $@
 

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "host/error.h"
+#include "host/gelu_kind.h"
 #include "host/gpt2_config.h"
 #include "host/ln_paths.h"
 
@@ -41,6 +43,11 @@ public:
     // LN path states and divisors for every following forward/backward.
     virtual void set_ln_state(const LNState& s) = 0;
     virtual void set_aux_lambda(float lambda) = 0;
+    // The MLP's GELU for every following forward/backward (host/gelu_kind.h). A backend
+    // with only GPT-2's tanh form refuses the other.
+    virtual void set_gelu(Gelu g) {
+        if (g != Gelu::Tanh) fail("this backend has only the tanh GELU (--gelu %s)", gelu_name(g));
+    }
 
     // One micro-batch. targets may be nullptr (inference: no loss, no backward).
     virtual ForwardResult forward(const int* inputs, const int* targets, int B, int T) = 0;

@@ -212,13 +212,14 @@ enum class GeluImpl { Kernels, Epilogue };
 inline long g_gelu_epilogue_fallbacks = 0;  // epilogue refused, our kernel used instead
 
 // The MLP's first layer with GELU: pre = inp w^T + bias is kept (for the backward) and
-// out = gelu(pre). Both have row stride ldo. With GeluImpl::Epilogue, one GEMM with the
-// epilogue when cuBLASLt accepts it (the aux leading dimension and alignment rules), else
-// the same as GeluImpl::Kernels: the GEMM into pre, then gelu_forward.
+// out = gelu(pre). Both have row stride ldo. With GeluImpl::Epilogue (tanh form only), one
+// GEMM with the epilogue when cuBLASLt accepts it (the aux leading dimension and alignment
+// rules), else the same as GeluImpl::Kernels: the GEMM into pre, then gelu_forward of kind
+// (the erf form always takes this path: cuBLASLt has no erf epilogue).
 inline void matmul_forward_gelu(floatX* out, floatX* pre, int ldo, const floatX* inp, const floatX* w,
                                 const floatX* bias, int N, int IN, int OUT, GeluImpl impl = GeluImpl::Kernels,
-                                cudaStream_t stream = 0) {
-    if (impl == GeluImpl::Epilogue) {
+                                noln::Gelu kind = noln::Gelu::Tanh, cudaStream_t stream = 0) {
+    if (impl == GeluImpl::Epilogue && kind == noln::Gelu::Tanh) {
         if (lt_matmul_try(out, CUBLAS_FLOATX, ldo, w, IN, true, inp, IN, false, OUT, N, IN, 1.0f, 0.0f, bias, pre,
                           LtBatch(), stream) == CUBLAS_STATUS_SUCCESS)
             return;
@@ -226,9 +227,9 @@ inline void matmul_forward_gelu(floatX* out, floatX* pre, int ldo, const floatX*
     }
     lt_matmul(pre, ldo, w, IN, true, inp, IN, false, OUT, N, IN, 0.0f, bias, nullptr, stream);
     if (ldo == OUT) {
-        gelu_forward(out, pre, (long)N * OUT, stream);
+        gelu_forward(out, pre, (long)N * OUT, kind, stream);
     } else {
-        for (int i = 0; i < N; i++) gelu_forward(out + (size_t)i * ldo, pre + (size_t)i * ldo, OUT, stream);
+        for (int i = 0; i < N; i++) gelu_forward(out + (size_t)i * ldo, pre + (size_t)i * ldo, OUT, kind, stream);
     }
 }
 

@@ -3,6 +3,12 @@
 
     /usr/bin/python3 scripts/plot_losses.py RUN_DIR [RUN_DIR ...] -o losses.png
         [--labels vanilla,ln-free] [--title T] [--ymax Y] [--smooth N]
+        [--overlay small|medium|large|xl|FILE.csv] [--xmax STEP]
+
+--overlay draws paper (b)'s published training loss of that model's LN-removal run
+(scripts/published/, source named in its README) under the runs: its per-step loss, the
+min-max band of the points merged into each row, and its eval points. Published step g
+(counted from 0) is drawn at step g+1.
 
 Each RUN_DIR holds the trainer's main.log (lines `s:STEP trl:LOSS` and `s:STEP tel:LOSS`).
 Removal steps come from the JSON log beside it when there is one (any *.jsonl file, one
@@ -94,7 +100,11 @@ def read_removals(run_dir):
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError:
-                    die(f"{path}:{n}: not a JSON object")
+                    # a run killed while writing leaves a partial line, and its resumed run
+                    # appends after it: skip it, say so
+                    print(f"plot_losses: {path}:{n}: not a JSON object (a partial line of an "
+                          f"interrupted run?), skipped", file=sys.stderr)
+                    continue
                 if not isinstance(obj, dict) or "step" not in obj:
                     continue
                 # an explicit event line: {"step": S, "event": "remove", "path": "ln2", ...}
@@ -113,6 +123,38 @@ def read_removals(run_dir):
                 prev = cur
     # explicit freeze events win; the frozen counts of step lines are the fallback
     return sorted(set(events or counted))
+
+
+PUBLISHED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published")
+
+
+def read_published(name):
+    """(label, [(step, loss, lo, hi)], [(step, eval)]) from scripts/published/paper_b_NAME.csv
+    or a CSV path with the same columns; steps moved to our 1-based numbering."""
+    path = name if name.endswith(".csv") else os.path.join(PUBLISHED_DIR, f"paper_b_{name}.csv")
+    if not os.path.isfile(path):
+        die(f"--overlay {name}: {path} is missing (expected small, medium, large, xl or a .csv)")
+    want = ["step", "train_loss", "train_loss_min", "train_loss_max", "eval_loss"]
+    train, evals = [], []
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+        if header != want:
+            die(f"{path}: header {','.join(header)} (expected {','.join(want)})")
+        for n, line in enumerate(f, 2):
+            cells = line.strip().split(",")
+            if len(cells) != 5:
+                die(f"{path}:{n}: {len(cells)} columns (expected 5)")
+            try:
+                step = int(cells[0]) + 1
+                train.append((step, float(cells[1]), float(cells[2]), float(cells[3])))
+                if cells[4]:
+                    evals.append((step, float(cells[4])))
+            except ValueError:
+                die(f"{path}:{n}: not numbers: {line.strip()}")
+    if not train:
+        die(f"{path}: no rows")
+    label = f"paper (b) {name}" if not name.endswith(".csv") else os.path.basename(name)
+    return label, train, evals
 
 
 def smooth(values, n):
@@ -135,6 +177,8 @@ def main():
     ap.add_argument("--title", default="loss")
     ap.add_argument("--ymax", type=float, help="clip the y axis (removal spikes can be tall)")
     ap.add_argument("--smooth", type=int, default=1, help="moving average of N train points")
+    ap.add_argument("--overlay", help="paper (b)'s published curve: small, medium, large, xl or a CSV")
+    ap.add_argument("--xmax", type=float, help="cut the x axis at this step")
     args = ap.parse_args()
 
     labels = args.labels.split(",") if args.labels else []
@@ -144,6 +188,20 @@ def main():
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     marked = set()
     ymin, ymax_seen = math.inf, -math.inf
+    overlay_note = ""
+    if args.overlay:
+        label, ptrain, pevals = read_published(args.overlay)
+        if args.xmax is not None:
+            ptrain = [r for r in ptrain if r[0] <= args.xmax]
+            pevals = [r for r in pevals if r[0] <= args.xmax]
+        xs = [r[0] for r in ptrain]
+        ax.fill_between(xs, [r[2] for r in ptrain], [r[3] for r in ptrain], color="0.6", alpha=0.25,
+                        lw=0, label=f"{label} train min-max")
+        ax.plot(xs, [r[1] for r in ptrain], color="0.25", lw=1.0, label=f"{label} train")
+        if pevals:
+            ax.plot(*zip(*pevals), color="0.25", lw=0, marker="s", ms=5, label=f"{label} eval")
+        ymin = min(ymin, min(r[1] for r in ptrain))
+        overlay_note = f"; overlay {label}: {len(ptrain)} steps, {len(pevals)} eval points"
     for i, run in enumerate(args.runs):
         run_dir, log = (os.path.dirname(run) or ".", run) if os.path.isfile(run) else \
             (run, os.path.join(run, "main.log"))
@@ -171,6 +229,8 @@ def main():
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats)")
     ax.set_title(args.title)
+    if args.xmax is not None:
+        ax.set_xlim(right=args.xmax)
     if args.ymax is not None and ymin < args.ymax:
         ax.set_ylim(top=args.ymax, bottom=max(0.0, ymin - 0.1))
     ax.grid(alpha=0.3)
@@ -180,7 +240,7 @@ def main():
     fig.savefig(tmp)
     os.replace(tmp, args.out)
     print(f"plot_losses: wrote {args.out} ({len(args.runs)} run(s), removals marked: "
-          f"{', '.join(sorted(marked)) or 'none'})")
+          f"{', '.join(sorted(marked)) or 'none'}{overlay_note})")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ for the LN configurations the CPU model is checked on (test_gpt2_cpu). The refer
 in float64; the parameters it starts from are float32 values, so the C++ fp32 model and
 this script start from the same point.
 
-Usage: /usr/bin/python3 scripts/torch_gpt2.py OUTDIR [--configs a,b,c,d] [shape options]
+Configuration (e) is (b) with the exact erf GELU (F.gelu approximate='none', nanoGPT's and
+so paper (a)'s): check it with `test_gpt2_cpu MODEL STATE erf`.
+
+Usage: /usr/bin/python3 scripts/torch_gpt2.py OUTDIR [--configs a,b,c,d,e] [shape options]
 Writes OUTDIR/cfg_X_model.bin and OUTDIR/cfg_X_state.bin per configuration, and
 OUTDIR/cfg_b_state_perturbed.bin (one gradient element nudged) for the negative test.
 Shape options (default: the tiny L=3 NH=4 C=32 V=97 Vp=128, B=2 T=12, 10 AdamW steps):
@@ -37,8 +40,9 @@ DECAYED = {"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"}
 
 
 class Cfg:
-    def __init__(self, maxT=16, V=97, Vp=128, L=3, NH=4, C=32):
+    def __init__(self, maxT=16, V=97, Vp=128, L=3, NH=4, C=32, gelu="tanh"):
         self.maxT, self.V, self.Vp, self.L, self.NH, self.C = maxT, V, Vp, L, NH, C
+        self.gelu = gelu  # "tanh" (GPT-2's) or "erf" (exact)
 
     def shapes(self):
         maxT, Vp, L, C = self.maxT, self.Vp, self.L, self.C
@@ -98,7 +102,9 @@ def layer_norm(x, w, b, path, lncfg, tokens, is_v):
     return (x - mu) / s[..., None] * w + b
 
 
-def gelu(x):
+def gelu(x, kind="tanh"):
+    if kind == "erf":
+        return torch.nn.functional.gelu(x, approximate="none")
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
@@ -123,7 +129,7 @@ def forward(cfg, p, lncfg, x, y, aux_lambda):
         a = (att @ v).transpose(1, 2).reshape(B, T, C)
         h = h + a @ p["attprojw"][l].T + p["attprojb"][l]
         m = layer_norm(h, p["ln2w"][l], p["ln2b"][l], lncfg.ln2[l], lncfg, x, False)
-        m = gelu(m @ p["fcw"][l].T + p["fcb"][l])
+        m = gelu(m @ p["fcw"][l].T + p["fcb"][l], cfg.gelu)
         h = h + m @ p["fcprojw"][l].T + p["fcprojb"][l]
     f = layer_norm(h, p["lnfw"], p["lnfb"], lncfg.lnf, lncfg, x, False)
     logits = (f @ p["wte"].T)[..., :V]
@@ -179,9 +185,10 @@ def write_state(path, x, y, logits, loss, grads, aux_lambda, ce, aux, opt, losse
 
 
 def make_case(name, gen):
-    """The four configurations of the brief: (a) all REAL; (b) REAL/FROZEN mix with split
-    QKV; (c) BOS/EOT specials; (d) aux loss with EOT tokens and masked targets."""
-    cfg = Cfg(maxT=max(SHAPE["T"], 16), V=SHAPE["V"], Vp=SHAPE["Vp"], L=SHAPE["L"], NH=SHAPE["NH"], C=SHAPE["C"])
+    """The configurations: (a) all REAL; (b) REAL/FROZEN mix with split QKV; (c) BOS/EOT
+    specials; (d) aux loss with EOT tokens and masked targets; (e) = (b) with the erf GELU."""
+    cfg = Cfg(maxT=max(SHAPE["T"], 16), V=SHAPE["V"], Vp=SHAPE["Vp"], L=SHAPE["L"], NH=SHAPE["NH"], C=SHAPE["C"],
+              gelu="erf" if name == "e" else "tanh")
     L, V = cfg.L, cfg.V
     eot = V - 1
     B, T = SHAPE["B"], SHAPE["T"]
@@ -189,7 +196,7 @@ def make_case(name, gen):
     lam = 0.0
     ln = LNConfig(L, eot_token=eot)
     x = torch.randint(0, V - 1, (B, T), generator=gen)
-    if name == "b":
+    if name in ("b", "e"):
         ln.ln2[0] = LN(True, 0.8)
         ln.ln2[1] = LN(True, 1.3)
         ln.ln1qk[0] = LN(True, 0.9)           # split: qk FROZEN, v REAL
@@ -265,7 +272,7 @@ def run_case(name, outdir, perturb):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
-    ap.add_argument("--configs", default="a,b,c,d")
+    ap.add_argument("--configs", default="a,b,c,d,e")
     ap.add_argument("--shape", choices=sorted(SHAPES), help="a preset shape (see the usage)")
     for opt, key in [("--layers", "L"), ("--heads", "NH"), ("--width", "C"), ("--vocab", "V"),
                      ("--padded-vocab", "Vp"), ("--batch", "B"), ("--seq", "T"), ("--steps", "steps")]:
@@ -283,8 +290,8 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     torch.set_num_threads(1 if SHAPE["C"] <= 64 else (os.cpu_count() or 1))
     for name in args.configs.split(","):
-        if name not in "abcd" or len(name) != 1:
-            raise SystemExit(f"torch_gpt2.py: unknown configuration '{name}' (a, b, c or d)")
+        if name not in "abcde" or len(name) != 1:
+            raise SystemExit(f"torch_gpt2.py: unknown configuration '{name}' (a, b, c, d or e)")
         run_case(name, args.outdir, perturb=(name == "b"))
 
 

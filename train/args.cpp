@@ -88,6 +88,17 @@ static Flag text(const char* name, const char* meta, const char* help, std::stri
     return x;
 }
 
+// A flag added after checkpoints existed: at its default it writes no resume line (an empty
+// value is skipped by resume_settings), so those checkpoints still resume.
+static Flag absent_at_default(Flag f, const std::string& def) {
+    auto saved = f.saved;
+    f.saved = [saved, def](const TrainArgs& a) {
+        const std::string v = saved(a);
+        return v == def ? std::string() : v;
+    };
+    return f;
+}
+
 static const std::vector<Flag>& flags() {
     static const std::vector<Flag> F = {
         text("-e", "MODEL", "model: llm.c .bin (or our checkpoint with LN state), HF GPT-2 folder or model.safetensors, or dN for a fresh depth-N GPT-2", &TrainArgs::model),
@@ -139,6 +150,14 @@ static const std::vector<Flag>& flags() {
         integer("-r", "0|1|2", "recompute in the backward: 0 none, 1 GELU, 2 GELU and LayerNorm outputs (default 0)", &TrainArgs::recompute, 0, 2),
         boolean("--plan", "1: print the batch and memory plan for this model, preset, rank count and GPU, and exit", &TrainArgs::plan),
         real("--gpu-mem", "GiB", "GPU memory the plan may use (default 0 = the device's free memory)", &TrainArgs::gpu_mem, 0, 1e6),
+        absent_at_default(boolean("--bos-off-ln1-only", "1: at --bos-sigma-off only the ln1qk/ln1v paths drop sigma_bos, ln2 and lnf keep it (paper (a)'s code; default 0)", &TrainArgs::bos_off_ln1_only, MUST_MATCH), "0"),
+        absent_at_default(boolean("--zero-based-steps", "1: the step values of -u, --lr-horizon, --remove and the *-sigma-off flags count 0-based iterations, step k being iteration k-1 (paper (a)'s code; default 0)", &TrainArgs::zero_based_steps, MUST_MATCH), "0"),
+        absent_at_default({"--gelu", "tanh|erf", "the MLP's GELU: tanh (GPT-2's, default) or erf (exact, nanoGPT's, paper (a))",
+         [](TrainArgs& a, S& v, S& fl) {
+             if (v != "tanh" && v != "erf") fail("%s: '%s' must be tanh or erf", fl.c_str(), v.c_str());
+             a.gelu = v == "erf" ? Gelu::Erf : Gelu::Tanh;
+         },
+         [](const TrainArgs& a) { return std::string(gelu_name(a.gelu)); }}, "tanh"),
         text("--export-hf", "DIR", "at the end, write an LN-free Hugging Face GPT-2 to DIR (every path must be frozen)", &TrainArgs::export_hf),
         boolean("--export-fold-ln1", "export: fold the ln1qk/ln1v sigma ratio into the V weights (exact; default 1; 0 refuses differing sigmas)", &TrainArgs::export_fold_ln1),
     };
@@ -165,7 +184,10 @@ std::string resume_settings(const TrainArgs& a, const GPT2Config& c, int world) 
                     i(c.vocab_size) + " Vp" + i(c.padded_vocab_size) + " maxT" + i(c.max_seq_len) + "\n";
     s += "ranks=" + i(world) + "\n";
     for (const Flag& f : flags())
-        if (f.saved) s += std::string(f.name) + "=" + f.saved(a) + "\n";
+        if (f.saved) {
+            const std::string v = f.saved(a);
+            if (!v.empty()) s += std::string(f.name) + "=" + v + "\n";
+        }
     return s;
 }
 

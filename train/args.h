@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/gelu_kind.h"
 #include "host/gpt2_config.h"
 #include "train/schedule.h"
 
@@ -64,6 +65,14 @@ struct TrainArgs {
     int recompute = 0;           // -r 0|1|2
     int plan = 0;                // --plan 1: print the batch and memory plan and exit
     float gpu_mem = 0.0f;        // --gpu-mem GiB (0: the device's free memory)
+    int bos_off_ln1_only = 0;    // --bos-off-ln1-only 1: at --bos-sigma-off only ln1qk/ln1v drop sigma_bos
+    int zero_based_steps = 0;    // --zero-based-steps 1: step values count paper (a)'s 0-based iterations
+    Gelu gelu = Gelu::Tanh;      // --gelu tanh|erf
+
+    // The schedule's clock at optimizer step `step` (1-based): the step itself, or paper (a)'s
+    // iteration step-1 with --zero-based-steps 1. The LR schedule, the removal schedule and
+    // the special divisors' off steps are all read at this value.
+    int sched_step(int step) const { return step - zero_based_steps; }
 
     int horizon() const { return lr_horizon > 0 ? lr_horizon : steps; }
 };

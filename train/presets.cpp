@@ -21,11 +21,14 @@ std::string final_frac(float min_lr, float lr) { return exact((float)((double)mi
 const std::string M_LARGE = exact((float)std::pow(0.9, 28.0 / 32.0));
 const std::string M_XL = exact((float)std::pow(0.9, 18.0 / 32.0));
 
-// The optimizer every paper run shares: AdamW beta1 0.9, epsilon 1e-8, clip at norm 1.
+// The optimizer every paper run shares: AdamW beta1 0.9, epsilon 1e-8, clip at norm 1; and
+// the defaults that only paper (a)'s preset changes (GELU, step numbering, special divisors).
 using Flags = std::vector<std::pair<std::string, std::string>>;
 
 const Flags ADAM = {
-    {"--beta1", "0.9"}, {"--adam-eps", "1e-8"}, {"--grad-clip", "1"}};
+    {"--beta1", "0.9"}, {"--adam-eps", "1e-8"}, {"--grad-clip", "1"},
+    {"--gelu", "tanh"}, {"--zero-based-steps", "0"},
+    {"--bos-sigma-off", "0"}, {"--eot-sigma-off", "0"}, {"--bos-off-ln1-only", "0"}};
 
 Flags with_adam(Flags f) {
     f.insert(f.end(), ADAM.begin(), ADAM.end());
@@ -38,6 +41,10 @@ Flags with(Flags f, const std::string& flag, const std::string& value) {
         if (name == flag) v = value;
     return f;
 }
+Flags with(Flags f, const Flags& changes) {
+    for (const auto& [flag, value] : changes) f = with(f, flag, value);
+    return f;
+}
 
 const Flags PAPER_B_SMALL =
     with_adam({{"--remove", "ln2=20/2,ln1qk=44/2,ln1v=68/3,lnf=104"},
@@ -46,11 +53,16 @@ const Flags PAPER_B_SMALL =
                {"--beta2", "0.999"}, {"--aux-lambda", "0.1"}, {"--sigma-momentum", "0.9"}, {"--sigma-momentum-seqs", "32"}});
 
 const std::vector<Preset> PRESETS = {
-    {"paper-a-small", "paper (a), GPT-2 Small: fixed sigmas (momentum 1), no aux loss",
-     with_adam({{"--remove", "ln2=200/20,ln1qk=440/20,ln1v=680/30,lnf=1040"},
-                {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "0"}, {"-t", "1024"},
-                {"-l", "6e-4"}, {"-q", final_frac(6e-5f, 6e-4f)}, {"-u", "100"}, {"-c", "0.1"},
-                {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}, {"--sigma-momentum-seqs", "0"}})},
+    // Paper (a)'s code as it ran (docs/method.md §5): 0-based iterations, the erf GELU of
+    // nanoGPT, the BOS/EOT divisors switched off at iterations 1160/1060, the BOS one for
+    // the ln_1 paths only.
+    {"paper-a-small", "paper (a), GPT-2 Small: fixed sigmas (momentum 1), no aux loss, its code's timing, GELU and divisors",
+     with(with_adam({{"--remove", "ln2=200/20,ln1qk=440/20,ln1v=680/30,lnf=1040"},
+                     {"-x", "1200"}, {"--lr-horizon", "2000"}, {"-d", "491520"}, {"-b", "0"}, {"-t", "1024"},
+                     {"-l", "6e-4"}, {"-q", final_frac(6e-5f, 6e-4f)}, {"-u", "100"}, {"-c", "0.1"},
+                     {"--beta2", "0.95"}, {"--aux-lambda", "0"}, {"--sigma-momentum", "1"}, {"--sigma-momentum-seqs", "0"}}),
+          {{"--gelu", "erf"}, {"--zero-based-steps", "1"}, {"--eot-sigma-off", "1060"},
+           {"--bos-sigma-off", "1160"}, {"--bos-off-ln1-only", "1"}})},
     {"paper-b-small", "paper (b), GPT-2 Small", PAPER_B_SMALL},
     {"paper-b-medium", "paper (b), GPT-2 Medium",
      with_adam({{"--remove", "ln2=20/2,ln1qk=68/2,ln1v=116/3,lnf=188"},

@@ -134,9 +134,18 @@ std::vector<FreezeEvent> apply_schedule(const RemovalSchedule& s, int step, LNSt
     return events;
 }
 
-void apply_specials(int bos_off, int eot_off, int step, LNState& ln) {
-    ln.bos_special = bos_off > 0 && step < bos_off;
+void apply_specials(int bos_off, int eot_off, int step, LNState& ln, bool bos_ln1_only) {
+    ln.bos_special = bos_off > 0 && (step < bos_off || bos_ln1_only);
     ln.eot_special = eot_off > 0 && step < eot_off;
+}
+
+void apply_bos_ln1_off(int bos_off, int step, LNState& ln, bool bos_ln1_only) {
+    if (!bos_ln1_only || bos_off <= 0 || step < bos_off) return;
+    for (PathKind k : {PATH_LN1QK, PATH_LN1V})
+        for (int l = 0; l < ln.paths_in(k); l++) {
+            LNPath& p = ln.path(k, l);
+            if (p.frozen) p.sigma_bos = p.sigma;
+        }
 }
 
 std::string ln_summary(const LNState& ln) {

@@ -59,8 +59,14 @@ std::vector<FreezeEvent> apply_schedule(const RemovalSchedule& s, int step, LNSt
 bool needs_calibration(const RemovalSchedule& s, int step, const LNState& ln, const SigmaEMA& ema);
 
 // Paper (a)'s special divisors: each is on for the steps before its "off" step
-// (0 = never on). Sets ln.bos_special / ln.eot_special for `step`.
-void apply_specials(int bos_off_step, int eot_off_step, int step, LNState& ln);
+// (0 = never on). Sets ln.bos_special / ln.eot_special for `step`. With bos_ln1_only
+// (paper (a)'s code, --bos-off-ln1-only), the BOS divisor stays on after its off step for
+// ln2 and lnf, and only the ln_1 paths drop it: apply_bos_ln1_off below does that part.
+void apply_specials(int bos_off_step, int eot_off_step, int step, LNState& ln, bool bos_ln1_only = false);
+// With bos_ln1_only, from bos_off_step on: every FROZEN ln1qk/ln1v path divides position 0 by
+// its sigma (sigma_bos := sigma), which is what switching the BOS rule off for it means. Run
+// after apply_schedule, so a path frozen at or after the off step is covered too.
+void apply_bos_ln1_off(int bos_off_step, int step, LNState& ln, bool bos_ln1_only);
 
 // "ln2 12/12 ln1qk 4/12 ln1v 0/12 lnf 0/1"
 std::string ln_summary(const LNState& ln);

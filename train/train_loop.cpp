@@ -280,13 +280,14 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
                      B * d.world, B, d.world);
             log.message(b);
         }
-        if (a.remove.last_step(L) > a.steps)
+        if (a.remove.last_step(L) > a.sched_step(a.steps))
             log.message("warning: the removal schedule ends at step " +
                         std::to_string(a.remove.last_step(L)) + ", after -x " + std::to_string(a.steps));
     }
 
     const LRSchedule lrs{a.lr, a.warmup, a.final_frac, a.horizon()};
     m.set_aux_lambda(a.aux_lambda);
+    m.set_gelu(a.gelu);
     auto evals = [&](int step) {
         if (hooks.val_loss) log.val(step, hooks.val_loss());
         if (a.hellaswag && hooks.hellaswag) {
@@ -296,10 +297,9 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
             log.hellaswag(step, correct, n, acc);
         }
     };
-    if (start == 1 && a.val_every > 0) {  // the starting model's numbers, with its LN state
-        m.set_ln_state(ln);
-        evals(0);
-    }
+    // the starting model's numbers, with the LN state it starts from (its file's trailer)
+    m.set_ln_state(ln);
+    if (start == 1 && a.val_every > 0) evals(0);
 
     TrainResult res;
     res.first_step = start;
@@ -314,18 +314,20 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
     for (int step = start; step <= a.steps; step++) {
         auto t0 = clock::now();
-        apply_specials(a.bos_sigma_off, a.eot_sigma_off, step, ln);
+        const int at = a.sched_step(step);  // the schedules' clock (paper (a): iteration step-1)
+        apply_specials(a.bos_sigma_off, a.eot_sigma_off, at, ln, a.bos_off_ln1_only);
         bool have_batch = false;
-        if (needs_calibration(a.remove, step, ln, ema)) {
+        if (needs_calibration(a.remove, at, ln, ema)) {
             // a path due now was never observed (removed at step 1): measure it on the first batch
             fetch();
             have_batch = true;
             m.set_ln_state(ln);
             m.forward(in.data(), nullptr, B, T);
-            ema.calibrate(averaged_obs(m), due_paths(a.remove, step, ln));
+            ema.calibrate(averaged_obs(m), due_paths(a.remove, at, ln));
         }
-        for (const FreezeEvent& e : apply_schedule(a.remove, step, ln, ema))
+        for (const FreezeEvent& e : apply_schedule(a.remove, at, ln, ema))
             log.froze(step, e, ln.bos_special || ln.eot_special);
+        apply_bos_ln1_off(a.bos_sigma_off, at, ln, a.bos_off_ln1_only);
         m.set_ln_state(ln);
 
         m.zero_grad();
@@ -355,7 +357,7 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
         }
         const float grad_scale = (a.grad_clip > 0 && norm > a.grad_clip) ? a.grad_clip / norm : 1.0f;
         AdamW h;
-        h.lr = lrs.at(step);
+        h.lr = lrs.at(at);
         h.beta1 = a.beta1;
         h.beta2 = a.beta2;
         h.eps = a.adam_eps;
@@ -451,10 +453,14 @@ static void check_before_training(const TrainArgs& a, const GPT2Config& c, const
         fprintf(stderr, "warning: -h 1 with -v 0: HellaSwag runs only at validations, so never\n");
     if (a.export_hf.empty()) return;
     check_dir_target(a.export_hf, "--export-hf");
+    if (a.gelu != Gelu::Tanh)
+        fail("--export-hf: the Hugging Face export writes GPT-2's tanh GELU (gelu_new); "
+             "a --gelu %s model cannot be exported this way", gelu_name(a.gelu));
     LNState end = initial ? *initial : LNState(c.num_layers);
     const LNState start = end;
-    for (const PathId& p : due_paths(a.remove, a.steps, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
-    apply_specials(a.bos_sigma_off, a.eot_sigma_off, a.steps, end);
+    const int last = a.sched_step(a.steps);  // the schedules' clock at the last step
+    for (const PathId& p : due_paths(a.remove, last, end)) end.path(p.kind, p.layer) = LNPath{true, 1.0f, 1.0f};
+    apply_specials(a.bos_sigma_off, a.eot_sigma_off, last, end, a.bos_off_ln1_only);
     const std::string where = "--export-hf (the state after step " + std::to_string(a.steps) + ")";
     ExportOptions eo;
     eo.fold_ln1_split = true;  // the split is checked here: its sigmas are not known yet

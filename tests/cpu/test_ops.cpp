@@ -98,6 +98,28 @@ TEST_CASE("GELU backward matches finite differences; forward is the tanh form", 
     CHECK(fd_error(loss, x, dx) < FD_TOL);
 }
 
+TEST_CASE("erf GELU (--gelu erf) backward matches finite differences; forward is x Phi(x)", "[cpu][fd]") {
+    const int N = 20;
+    Vec x = randn(N, 23, 2.0), w = randn(N, 24), out(N);
+    auto loss = [&] { gelu_forward(out.data(), x.data(), N, Gelu::Erf); return dot(out, w); };
+    Vec pts = {1.0, -0.5, 2.0}, y(3);
+    gelu_forward(y.data(), pts.data(), 3, Gelu::Erf);
+    // x * Phi(x), Phi from the standard normal table: Phi(1) = 0.8413447460685429,
+    // Phi(-0.5) = 0.3085375387259869, Phi(2) = 0.9772498680518208
+    CHECK(y[0] == Approx(0.8413447460685429).epsilon(1e-12));
+    CHECK(y[1] == Approx(-0.5 * 0.3085375387259869).epsilon(1e-12));
+    CHECK(y[2] == Approx(2.0 * 0.9772498680518208).epsilon(1e-12));
+    Vec dx(N, 0);
+    gelu_backward(dx.data(), x.data(), w.data(), N, Gelu::Erf);
+    CHECK(fd_error(loss, x, dx) < FD_TOL);
+    // and it is not the tanh form's gradient
+    Vec dt(N, 0);
+    gelu_backward(dt.data(), x.data(), w.data(), N);
+    double diff = 0;
+    for (int i = 0; i < N; i++) diff = std::max(diff, std::fabs(dt[i] - dx[i]));
+    CHECK(diff > 1e-5);
+}
+
 TEST_CASE("residual backward matches finite differences", "[cpu][fd]") {
     const int N = 7;
     Vec a = randn(N, 15), b = randn(N, 16), w = randn(N, 17), out(N);

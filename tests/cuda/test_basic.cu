@@ -82,10 +82,20 @@ static void test_residual_gelu(long N, int offset) {
     CHECK_CLOSE(from_dev(d_dinp + offset, N), dwant, tol(2), "gelu_backward");
     // overwrite (a first write): whatever dinp held, NaN here, is not read
     CUDA_CHECK(cudaMemset(d_dinp, 0xFF, (N + offset) * sizeof(floatX)));
-    gelu_backward(d_dinp + offset, d_a + offset, d_dout, N, 0, true);
+    gelu_backward(d_dinp + offset, d_a + offset, d_dout, N, noln::Gelu::Tanh, 0, true);
     Vd fresh(N, 0.0);
     noln::gelu_backward(fresh.data(), a.data() + offset, dout.data(), N);
     CHECK_CLOSE(from_dev(d_dinp + offset, N), fresh, tol(2), "gelu_backward overwrite");
+    // the exact erf form (--gelu erf) against the CPU's double-precision erf
+    gelu_forward(d_o + offset, d_a + offset, N, noln::Gelu::Erf);
+    noln::gelu_forward(want.data(), a.data() + offset, N, noln::Gelu::Erf);
+    CHECK_CLOSE(from_dev(d_o + offset, N), want, tol(2), "gelu_forward erf");
+    floatX* d_dinp2 = to_dev<floatX>(dinp);
+    gelu_backward(d_dinp2 + offset, d_a + offset, d_dout, N, noln::Gelu::Erf);
+    Vd dwant2(dinp.begin() + offset, dinp.end());
+    noln::gelu_backward(dwant2.data(), a.data() + offset, dout.data(), N, noln::Gelu::Erf);
+    CHECK_CLOSE(from_dev(d_dinp2 + offset, N), dwant2, tol(2), "gelu_backward erf");
+    cudaFree(d_dinp2);
     for (void* p : {(void*)d_a, (void*)d_b, (void*)d_o, (void*)d_dout, (void*)d_da, (void*)d_db, (void*)d_dinp})
         cudaFree(p);
 }

@@ -112,7 +112,11 @@ if mount -t tmpfs -o size=160k tmpfs "$mnt" 2> /dev/null; then
 else skipped "full-disk cases: cannot mount a tmpfs here (not root, or no permission)"; skipped "full disk during log writes"; fi
 
 # ---- 4. kill -9 at random points, resume each time ----
-K=(-x 200 -n 2)
+# Long enough that 22 kills land before the run can finish, on a fast idle machine too: a
+# try progresses about (sleep - start-up) / step time, some 30-60 steps of ~1-2.5 ms here,
+# so 22 tries cover at most ~1300 of the 2000 steps (with -x 200 an idle machine finished the
+# run after a few tries and the later kills found no process). -n 10: 200 checkpoints, ~75 MB.
+K=(-x 2000 -n 10)
 $BIN "${C1[@]}" "${K[@]}" -o "$W/ref" > "$W/ref.out" 2>&1 || bad "reference run failed"
 kills=0 tries=0 RANDOM=11
 while [ $kills -lt 22 ] && [ $tries -lt 80 ]; do
@@ -127,7 +131,7 @@ ln -sf "model_00000002.bin.tmp.$pid" "$W/kill/dangling.tmp.x"  # not ours: not a
 echo partial > "$W/kill/state_00000002_00000.bin.tmp.$pid"    # the last killed process's
 if $BIN "${C1[@]}" "${K[@]}" -y 1 -o "$W/kill" > "$W/kill-last.out" 2>&1 \
    && cmp -s "$W/ref/main.log" "$W/kill/main.log" \
-   && same_model_body "$W/ref/model_00000200.bin" "$W/kill/model_00000200.bin"; then
+   && same_model_body "$W/ref/model_00002000.bin" "$W/kill/model_00002000.bin"; then
   ok "$kills kills with kill -9 at random points: main.log byte for byte the uninterrupted run's, same final model"
 else bad "kill -9 loop ($kills kills): resume not exact"; diff "$W/ref/main.log" "$W/kill/main.log" | head -5; tail -3 "$W/kill-last.out"; fi
 [ $kills -ge 20 ] || bad "only $kills kills landed (of $tries runs)"

@@ -55,6 +55,8 @@ public:
     void set_parameters(const float* in) override { std::copy(in, in + p.size(), p.begin()); }
     void set_ln_state(const LNState& s) override { ln = s; }
     void set_aux_lambda(float l) override { lambda = l; }
+    Gelu gelu = Gelu::Tanh;
+    void set_gelu(Gelu g) override { gelu = g; }
     float ln_factor() const {
         float f = 1;
         for (int k = 0; k < NUM_PATH_KINDS; k++)

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# paper-a-small end to end (docs/reproduce.md): scripts/run_paper_a_small.sh [--vanilla] [--cpu-rehearsal] [run_paper.sh options]
+# The model defaults to models/gpt2 (a Hugging Face folder; MODEL=... or --model to change it).
+exec "$(dirname "$0")/run_paper.sh" --preset paper-a-small --model "${MODEL:-models/gpt2}" "$@"

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# paper-b-medium end to end (docs/reproduce.md): scripts/run_paper_b_medium.sh [--vanilla] [--cpu-rehearsal] [run_paper.sh options]
+# The model defaults to models/gpt2-medium (a Hugging Face folder; MODEL=... or --model to change it).
+exec "$(dirname "$0")/run_paper.sh" --preset paper-b-medium --model "${MODEL:-models/gpt2-medium}" "$@"
