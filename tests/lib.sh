@@ -70,6 +70,17 @@ sys.exit(0 if masked(a) == masked(b) else 1)
 PYEOF
 }
 
+# same_state_body A.bin B.bin: two training-state files (docs/training.md) hold the same
+# header and body apart from header slots 12-17 (run id, the model file's checksum, their own)
+same_state_body() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+masked = lambda x: x[:48] + bytes(24) + x[72:]
+sys.exit(0 if len(a) == len(b) and masked(a) == masked(b) else 1)
+PYEOF
+}
+
 # same_losses A/main.log B/main.log [TOL [MIN]]: the train and val losses (s:N trl:/tel:
 # lines) of two runs name the same steps, at least MIN of them (default 10), and agree within
 # TOL relative (default 1e-4). Prints the count and the worst difference; non-zero if not.
