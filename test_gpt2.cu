@@ -417,9 +417,11 @@ static int run_builtin() {
         cpu.set_parameters(params.data());
         cpu.set_ln_state(k.ln);
         cpu.set_aux_lambda(k.aux_lambda);
+        cpu.set_gelu(k.gelu);
         gpu.set_parameters(params.data());
         gpu.set_ln_state(k.ln);
         gpu.set_aux_lambda(k.aux_lambda);
+        gpu.set_gelu(k.gelu);  // the cases before may have left the erf form set
         ForwardResult rc, rg;
         first_step(cpu, gpu, in, tg, B, T, k.aux_lambda > 0, &rc, &rg);
     }
