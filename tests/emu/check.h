@@ -2,8 +2,12 @@
 // also build with the real nvcc, so no Catch2): CHECK counts, main prints the summary
 // line tests/run_suites.sh reads.
 #pragma once
+#include <cuda_runtime.h>
+
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 
 static int g_passed = 0, g_failed = 0;
 
@@ -37,4 +41,22 @@ inline double max_rel_err(const float* a, const float* b, int n) {
 inline int summary() {
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
+}
+
+// Test data and transfers shared by the emulator's test programs: a uniform value in
+// [-1, 1] from rand(), and a host vector to a new device buffer and back.
+inline float frand() { return (float)rand() / RAND_MAX * 2.0f - 1.0f; }
+
+template <typename T>
+static T* to_device(const std::vector<T>& h) {
+    T* d = nullptr;
+    cudaMalloc(&d, h.size() * sizeof(T));
+    cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
+    return d;
+}
+template <typename T>
+static std::vector<T> to_host(const T* d, size_t n) {
+    std::vector<T> h(n);
+    cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
+    return h;
 }

@@ -9,7 +9,6 @@
 
 #include "tests/emu/check.h"
 
-static float frand() { return (float)rand() / RAND_MAX * 2.0f - 1.0f; }
 static float gelu_ref(float x) { return 0.5f * x * (1.0f + std::tanh(0.7978845608f * (x + 0.044715f * x * x * x))); }
 static float gelu_grad_ref(float x) {  // numerical derivative of the tanh GELU
     double h = 1e-3;

@@ -193,21 +193,6 @@ __global__ void pipelined_sum(const float* x, float* out, int n) {
 
 // ---- tests
 
-static float frand() { return (float)rand() / RAND_MAX * 2.0f - 1.0f; }
-
-template <typename T>
-static T* to_device(const std::vector<T>& h) {
-    T* d = nullptr;
-    cudaMalloc(&d, h.size() * sizeof(T));
-    cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-    return d;
-}
-template <typename T>
-static std::vector<T> to_host(const T* d, size_t n) {
-    std::vector<T> h(n);
-    cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-}
 
 static void test_block_sum() {
     for (int bs : {32, 64, 256, 1024}) {

@@ -134,23 +134,6 @@ __global__ void elementwise(const T* A, const T* I, const float* C, float* D) {
 }
 
 // ---- tests
-
-static float frand() { return (float)rand() / RAND_MAX * 2.0f - 1.0f; }
-
-template <typename T>
-static T* to_device(const std::vector<T>& h) {
-    T* d = nullptr;
-    cudaMalloc(&d, h.size() * sizeof(T));
-    cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-    return d;
-}
-template <typename T>
-static std::vector<T> to_host(const T* d, size_t n) {
-    std::vector<T> h(n);
-    cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-}
-
 template <typename T> static float as_float(T v);
 template <> float as_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <> float as_float(__half v) { return __half2float(v); }
