@@ -12,6 +12,7 @@
 #include <cmath>
 #include <thread>
 #include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -103,6 +104,17 @@ public:
         if (master_) CUDA_CHECK(cudaMemset(master_, 0, shard_ * sizeof(float)));
         for (int t = 0; t < NUM_PARAM_TENSORS; t++) offs_[t] = param_offset(c, t);
         param_sizes(c, sizes_);
+        // NOLN_OVERLAP=0: the last micro-step reduces the gradients after its backward, in
+        // one all-reduce (docs/gpu.md "Streams and host waits"); the sums are the same
+        const char* ov = std::getenv("NOLN_OVERLAP");
+        if (ov && std::strcmp(ov, "0") != 0 && std::strcmp(ov, "1") != 0)
+            fail("NOLN_OVERLAP=%s: must be 0 (reduce after the backward) or 1 (overlap, the default)", ov);
+        overlap_ = !(ov && std::strcmp(ov, "0") == 0);
+        grads_ready_.resize((size_t)c.num_layers + 1);
+        for (cudaEvent_t& e : grads_ready_) e = new_event();
+        reduced_ = new_event();
+        waited_ = new_event();
+        norm_host_ = (float*)pinned(sizeof(float), "the gradient norm");
         set_ln_state(ln_);
     }
     // Parameters from the file; the LN state from its trailer when it has one.
@@ -119,6 +131,9 @@ public:
         // no throwing from a destructor: errors here are ignored on purpose
         if (abort_hook_) dist_remove_abort_hook(abort_hook_);
         for (void* p : allocs_) cudaFree(p);
+        for (void* p : pinned_) cudaFreeHost(p);
+        for (cudaEvent_t e : events_) cudaEventDestroy(e);
+        if (reduce_stream_) cudaStreamDestroy(reduce_stream_);
         if (nccl_) ncclCommDestroy(nccl_);
     }
 
@@ -176,9 +191,12 @@ public:
         if (s.num_layers() != L || (int)s.paths.size() != num_paths(L))
             fail("GPT2CUDA: LN state has %d layers, the model %d", s.num_layers(), L);
         ln_ = s;
-        std::vector<LNPathParams> h(s.paths.size());
-        for (size_t i = 0; i < h.size(); i++) h[i] = ln_path_params(s, (int)i);
-        CUDA_CHECK(cudaMemcpy(lnpaths_, h.data(), h.size() * sizeof(LNPathParams), cudaMemcpyHostToDevice));
+        // through pinned memory, queued: the forwards after it read the new state in order
+        const size_t bytes = s.paths.size() * sizeof(LNPathParams);
+        LNPathParams* h = (LNPathParams*)staging(ln_stage_, bytes, "the LN path states");
+        for (size_t i = 0; i < s.paths.size(); i++) h[i] = ln_path_params(s, (int)i);
+        CUDA_CHECK(cudaMemcpyAsync(lnpaths_, h, bytes, cudaMemcpyHostToDevice, 0));
+        CUDA_CHECK(cudaEventRecord(ln_stage_.copied, 0));
     }
     void set_aux_lambda(float lambda) override {
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
@@ -187,6 +205,10 @@ public:
     void set_gelu(Gelu g) override { gelu_ = g; }
 
     ForwardResult forward(const int* inputs, const int* targets, int B, int T) override;
+    // The training loop's micro-steps (host/model.h): queued, their results copied into
+    // pinned memory and read once, after the step's last backward.
+    void forward_micro(int k, const int* inputs, const int* targets, int B, int T) override;
+    const std::vector<MicroResult>& micro_results() override;
     const SigmaObs& sigma_obs() const override { return obs_; }
     void get_token_losses(float* out) const override {
         std::memcpy(out, token_losses_.data(), token_losses_.size() * sizeof(float));
@@ -195,21 +217,35 @@ public:
 
     void zero_grad() override {
         CUDA_CHECK(cudaMemset(grads_, 0, padded_ * sizeof(floatX)));
+        norm_ready_ = false;
     }
-    void backward(float scale) override;
+    void backward(float scale) override { backward_pass(scale, false); }
     void get_gradients(float* out) const override { d2h_x(out, grads_, num_parameters()); }
-    void allreduce_gradients() override;
+    void allreduce_gradients() override {
+        queue_reduction();
+        host_wait("gradient reduction");
+    }
+    // The last micro-step: with overlap (several ranks, -z 0, NOLN_OVERLAP not 0) each
+    // layer's gradients are all-reduced on reduce_stream_ as soon as the backward has
+    // produced them; otherwise one reduction after the backward. The gradient norm is queued
+    // behind it, and the host waits once for all of it (the step's one wait, docs/gpu.md).
+    void backward_and_reduce(float scale) override {
+        const bool overlap = overlap_ && dist().world > 1 && !sharded();
+        backward_pass(scale, overlap);
+        if (!overlap) queue_reduction();
+        queue_grad_norm();
+        host_wait("gradient reduction");
+        norm_ready_ = true;
+    }
     // The norm of the reduced gradients: with -z 1 each rank sums its shard's squares (one
-    // partial slot per tensor, as without) and the ranks' sums are added over MPI.
+    // partial slot per tensor, as without) and the ranks' sums are added over MPI. Already
+    // computed when backward_and_reduce queued it and the gradients did not change since.
     float grad_norm() override {
-        for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-            size_t lo, hi;
-            shard_part(k, lo, hi);
-            global_norm_squared_partial(gn_partials_, k, grads_ + lo, hi - lo);
+        if (!norm_ready_) {
+            queue_grad_norm();
+            host_wait("gradient norm");
         }
-        global_norm_squared_finish(gn_out_, gn_partials_, NUM_PARAM_TENSORS);
-        float s = 0.0f;
-        CUDA_CHECK(cudaMemcpy(&s, gn_out_, sizeof s, cudaMemcpyDeviceToHost));
+        float s = *norm_host_;
         if (sharded()) dist_allreduce_sum(&s, 1);
         return std::sqrt(s);
     }
@@ -226,11 +262,13 @@ public:
                          h.lr, h.beta1, h.beta2, h.eps, param_is_decayed(k) ? h.weight_decay : 0.0f, grad_scale,
                          t, seed);
         }
+        // No wait without -z 1: what follows (the next step, a checkpoint's copies) is queued
+        // behind the update. With it the host polls the all-gather to its end, so that no
+        // later blocking copy can wait forever behind a collective a dead peer never joins.
         if (sharded()) {  // every rank's updated shard to every rank, in place
             NCCL_CHECK(ncclAllGather(params_ + shard_first_, params_, shard_, NCCL_FLOATX, comm(), 0));
-            wait_collective("parameter all-gather");
+            host_wait("parameter all-gather");
         }
-        CUDA_CHECK(cudaDeviceSynchronize());
     }
     void get_optimizer_state(float* m, float* v) const override {
         d2h(m, m_, state_count());
@@ -296,6 +334,42 @@ private:
     std::vector<float> token_losses_;
     EncoderBuckets buckets_;
 
+    // Streams, events and pinned host memory (docs/gpu.md "Streams and host waits"). The
+    // compute stream is the default stream 0; reduce_stream_ (non-blocking: no implicit
+    // ordering with stream 0) carries the overlapped gradient all-reduces.
+    bool overlap_ = true;               // NOLN_OVERLAP (constructor)
+    cudaStream_t reduce_stream_ = nullptr;
+    std::vector<cudaEvent_t> events_;   // every event made, destroyed by the destructor
+    // grads_ready_[l]: layer l's gradients are final (recorded on stream 0 after its
+    // backward); [L]: wte's, wpe's and lnf's (after the encoder backward)
+    std::vector<cudaEvent_t> grads_ready_;
+    cudaEvent_t reduced_ = nullptr;     // reduce_stream_'s last all-reduce of the step
+    cudaEvent_t waited_ = nullptr;      // host_wait's mark on stream 0
+    std::vector<void*> pinned_;         // every cudaMallocHost block
+    // Pinned memory that queued uploads read: `copied` is recorded after them, and the host
+    // rewrites the memory only once that event has completed (staging()).
+    struct Staging {
+        void* p = nullptr;
+        size_t bytes = 0;
+        cudaEvent_t copied = nullptr;
+    };
+    Staging ln_stage_, tok_stage_[2];   // the LN states; a forward's tokens (two sets in turn)
+    int tok_next_ = 0;
+    // Where forwards' results are copied (pinned): slot 0 forward()'s, slot k+1 micro-step
+    // k's; each holds `tokens` losses, 2 floats per site of observations and the 2 aux floats.
+    struct ResultSlot {
+        float* p = nullptr;
+        size_t tokens = 0;
+    };
+    std::vector<ResultSlot> slots_;
+    struct Pending {  // what the host knows of a queued micro-step forward
+        long ntargets, N;
+        bool targets;
+    };
+    std::vector<Pending> pending_;
+    float* norm_host_ = nullptr;  // the squared gradient norm (this rank's part with -z 1)
+    bool norm_ready_ = false;     // *norm_host_ is the current gradients' (backward_and_reduce)
+
     // Activations, sized for B_*T_ (acts_n_ tokens); per-layer arrays are stacked.
     size_t acts_n_ = 0;
     std::vector<void*> act_allocs_;
@@ -352,7 +426,43 @@ private:
         CUDA_CHECK(cudaMemcpy(d, h, state_count() * sizeof(float), cudaMemcpyHostToDevice));
     }
     ncclComm_t comm();
-    void wait_collective(const char* what);
+    cudaEvent_t new_event() {
+        cudaEvent_t e = nullptr;
+        CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        events_.push_back(e);
+        return e;
+    }
+    void* pinned(size_t bytes, const char* what) {
+        void* p = nullptr;
+        const cudaError_t e = cudaMallocHost(&p, bytes ? bytes : 1);
+        if (e != cudaSuccess) fail("GPT2CUDA: cudaMallocHost of %zu bytes for %s failed: %s", bytes, what, cudaGetErrorString(e));
+        pinned_.push_back(p);
+        return p;
+    }
+    void unpin(void* p) {
+        CUDA_CHECK(cudaFreeHost(p));
+        pinned_.erase(std::find(pinned_.begin(), pinned_.end(), p));
+    }
+    void* staging(Staging& s, size_t bytes, const char* what);
+    ResultSlot& result_slot(size_t i, size_t tokens);
+    // Waits for `ev` (default: everything queued on stream 0 so far), polling NCCL's
+    // asynchronous error state rather than blocking in a synchronize that a dead peer would
+    // never end; the one way the host waits for the device during training.
+    void host_wait(const char* what, cudaEvent_t ev = nullptr);
+    // Queues forward k's work (its uploads staged through pinned memory) and the copies of
+    // its results into slots_[slot]; returns the targets counted.
+    long queue_forward(const int* in, const int* tg, int B, int T, size_t slot);
+    // A queued forward's result and observations, from its slot, after the wait.
+    ForwardResult read_result(size_t slot, long ntargets, long N, bool targets, SigmaObs& obs) const;
+    // overlap: all-reduce each layer's gradients on reduce_stream_ as it is done
+    void backward_pass(float scale, bool overlap);
+    // reduce_stream_: the all-reduce of the gradient slices of layer l (l == L: the
+    // tensors outside the layers), after grads_ready_[l]
+    void reduce_layer(int l);
+    // The whole reduction on stream 0: an all-reduce (-z 0) or the reduce-scatter (-z 1).
+    void queue_reduction();
+    // The squared norm of the (reduced) gradients into *norm_host_, queued.
+    void queue_grad_norm();
     floatX* param(int t) const { return params_ + offs_[t]; }
     floatX* grad(int t) const { return grads_ + offs_[t]; }
     const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
@@ -406,7 +516,75 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     acts_n_ = N;
 }
 
+inline void* GPT2CUDA::staging(Staging& s, size_t bytes, const char* what) {
+    if (!s.copied) s.copied = new_event();
+    else host_wait(what, s.copied);  // the copies that read it are done (normally long since)
+    if (s.bytes < bytes) {
+        if (s.p) unpin(s.p);
+        s.p = pinned(bytes, what);
+        s.bytes = bytes;
+    }
+    return s.p;
+}
+
+inline GPT2CUDA::ResultSlot& GPT2CUDA::result_slot(size_t i, size_t tokens) {
+    if (slots_.size() <= i) slots_.resize(i + 1);
+    ResultSlot& r = slots_[i];
+    if (r.tokens < tokens) {  // a larger B*T: nothing may still be copying into the old one
+        if (r.p) {
+            host_wait("forward results");
+            unpin(r.p);
+            r.p = nullptr;
+        }
+        r.p = (float*)pinned((tokens + 2 * obs_.sites.size() + 2) * sizeof(float), "forward results");
+        r.tokens = tokens;
+    }
+    return r;
+}
+
 inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int T) {
+    const long N = (long)B * T;
+    const long ntg = queue_forward(in, tg, B, T, 0);
+    host_wait("forward");
+    ForwardResult r = read_result(0, ntg, N, tg != nullptr, obs_);
+    token_losses_.assign(slots_[0].p, slots_[0].p + N);
+    if (!tg) std::fill(token_losses_.begin(), token_losses_.end(), 0.0f);
+    return r;
+}
+
+inline void GPT2CUDA::forward_micro(int k, const int* in, const int* tg, int B, int T) {
+    const long ntg = queue_forward(in, tg, B, T, (size_t)k + 1);
+    pending_.resize((size_t)k + 1);
+    pending_[k] = Pending{ntg, (long)B * T, tg != nullptr};
+}
+
+inline const std::vector<MicroResult>& GPT2CUDA::micro_results() {
+    host_wait("forward results");  // after backward_and_reduce's wait: already done
+    micro_.resize(pending_.size());
+    for (size_t k = 0; k < pending_.size(); k++) {
+        micro_[k].obs = obs_;  // the site layout
+        micro_[k].r = read_result(k + 1, pending_[k].ntargets, pending_[k].N, pending_[k].targets, micro_[k].obs);
+    }
+    return micro_;
+}
+
+inline ForwardResult GPT2CUDA::read_result(size_t slot, long ntg, long N, bool targets, SigmaObs& obs) const {
+    const float* p = slots_[slot].p;
+    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is the device layout");
+    const float* o = p + slots_[slot].tokens;
+    std::memcpy(&obs.sites.data()->sigma, o, obs.sites.size() * sizeof(SiteObs));
+    ForwardResult r;
+    r.ntargets = ntg;
+    if (targets) {  // the losses summed in position order, in double
+        double s = 0;
+        for (long i = 0; i < N; i++) s += p[i];
+        r.ce = ntg ? (float)(s / ntg) : 0.0f;
+    }
+    if (aux_lambda_ > 0) r.aux = o[2 * obs.sites.size() + 1];
+    return r;
+}
+
+inline long GPT2CUDA::queue_forward(const int* in, const int* tg, int B, int T, size_t slot) {
     const int C = cfg_.channels, L = cfg_.num_layers, NH = cfg_.num_heads, V = cfg_.vocab_size,
               Vp = cfg_.padded_vocab_size;
     if (B <= 0 || T <= 0 || T > cfg_.max_seq_len)
@@ -425,17 +603,27 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
     B_ = B;
     T_ = T;
     ntargets_ = ntg;
-    CUDA_CHECK(cudaMemcpy(inputs_, in, N * sizeof(int), cudaMemcpyHostToDevice));
+    // The uploads, through one of two pinned sets used in turn: inputs, targets and the
+    // encoder backward's grouping (built while the host holds the tokens), one block
+    if (tg) buckets_.build(in, (int)N);
+    const size_t nb = tg ? buckets_.tokens.size() : 0;
+    Staging& st = tok_stage_[tok_next_];
+    tok_next_ ^= 1;
+    int* up = (int*)staging(st, (3 * (size_t)N + 2 * nb + 1) * sizeof(int), "the token uploads");
+    std::memcpy(up, in, N * sizeof(int));
+    CUDA_CHECK(cudaMemcpyAsync(inputs_, up, N * sizeof(int), cudaMemcpyHostToDevice, 0));
     if (tg) {
-        CUDA_CHECK(cudaMemcpy(targets_, tg, N * sizeof(int), cudaMemcpyHostToDevice));
-        // the encoder backward's grouping, built while the host holds the tokens
-        buckets_.build(in, (int)N);
-        CUDA_CHECK(cudaMemcpy(bk_tokens_, buckets_.tokens.data(), buckets_.tokens.size() * sizeof(int),
-                              cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(bk_start_, buckets_.start.data(), buckets_.start.size() * sizeof(int),
-                              cudaMemcpyHostToDevice));
-        CUDA_CHECK(cudaMemcpy(bk_pos_, buckets_.pos.data(), N * sizeof(int), cudaMemcpyHostToDevice));
+        int* x = up + N;
+        const std::vector<int>* parts[] = {nullptr, &buckets_.tokens, &buckets_.start, &buckets_.pos};
+        int* dst[] = {targets_, bk_tokens_, bk_start_, bk_pos_};
+        for (int i = 0; i < 4; i++) {
+            const size_t n = i ? parts[i]->size() : (size_t)N;
+            std::memcpy(x, i ? parts[i]->data() : tg, n * sizeof(int));
+            CUDA_CHECK(cudaMemcpyAsync(dst[i], x, n * sizeof(int), cudaMemcpyHostToDevice, 0));
+            x += n;
+        }
     }
+    CUDA_CHECK(cudaEventRecord(st.copied, 0));
 
     encoder_forward(encoded_, inputs_, param(P_WTE), param(P_WPE), B, T, C);
     const size_t NC = (size_t)N * C;
@@ -477,28 +665,17 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
     if (aux_lambda_ > 0)
         aux_loss_forward(aux_sigma_, aux_out_, h, inputs_, B, T, C, ln_.eot_token, aux_lambda_);
 
-    // One sync per forward: the loop needs the loss and the observations now anyway.
-    token_losses_.resize(N);
-    CUDA_CHECK(cudaMemcpy(token_losses_.data(), losses_, N * sizeof(float), cudaMemcpyDeviceToHost));
-    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is the device layout");
-    CUDA_CHECK(cudaMemcpy(obs_.sites.data(), obs_dev_, obs_.sites.size() * sizeof(SiteObs), cudaMemcpyDeviceToHost));
-    ForwardResult r;
-    r.ntargets = ntg;
-    if (tg) {
-        double s = 0;
-        for (long i = 0; i < N; i++) s += token_losses_[i];
-        r.ce = ntg ? (float)(s / ntg) : 0.0f;
-    } else {
-        std::fill(token_losses_.begin(), token_losses_.end(), 0.0f);
-    }
-    if (aux_lambda_ > 0) {
-        float a[2];
-        CUDA_CHECK(cudaMemcpy(a, aux_out_, sizeof a, cudaMemcpyDeviceToHost));
-        r.aux = a[1];
-    }
+    // The results into the pinned slot, queued (no wait here): the token losses, the sigma
+    // observations and the aux scalars. Only the next forward overwrites their device copies.
+    ResultSlot& rs = result_slot(slot, (size_t)N);
+    if (tg) CUDA_CHECK(cudaMemcpyAsync(rs.p, losses_, N * sizeof(float), cudaMemcpyDeviceToHost, 0));
+    float* o = rs.p + rs.tokens;
+    const size_t no = 2 * obs_.sites.size();
+    CUDA_CHECK(cudaMemcpyAsync(o, obs_dev_, no * sizeof(float), cudaMemcpyDeviceToHost, 0));
+    if (aux_lambda_ > 0) CUDA_CHECK(cudaMemcpyAsync(o + no, aux_out_, 2 * sizeof(float), cudaMemcpyDeviceToHost, 0));
     backward_ready_ = tg != nullptr;
     logits_valid_ = true;
-    return r;
+    return ntg;
 }
 
 inline void GPT2CUDA::get_logits(float* out) const {
@@ -512,11 +689,12 @@ inline void GPT2CUDA::get_logits(float* out) const {
         for (int v = 0; v < V; v++) out[i * V + v] = to_float(t[(size_t)i * Vp + v]);
 }
 
-inline void GPT2CUDA::backward(float scale) {
+inline void GPT2CUDA::backward_pass(float scale, bool overlap) {
     if (!backward_ready_)
         fail("GPT2 CUDA backward: needs a forward with targets first (and only one backward per forward)");
     backward_ready_ = false;
     logits_valid_ = false;
+    norm_ready_ = false;
     const int C = cfg_.channels, L = cfg_.num_layers, NH = cfg_.num_heads, V = cfg_.vocab_size,
               Vp = cfg_.padded_vocab_size, B = B_, T = T_;
     const int N = B * T;
@@ -565,9 +743,17 @@ inline void GPT2CUDA::backward(float scale) {
         // one kernel for both paths when split: they share the input, gamma and beta
         ln_site_grad(SITE_LN1, l, dln_, dlnv_);
         // dres now holds d(x), the gradient at block l's input.
+        // Layer l's gradients are final: nothing below writes them again.
+        if (overlap) reduce_layer(l);
     }
     encoder_backward(grad(P_WTE), grad(P_WPE), dres_, bk_tokens_, bk_start_, bk_pos_, (int)buckets_.tokens.size(),
                      B, T, C);
+    if (overlap) {
+        reduce_layer(L);  // wte (the classifier's and the encoder's parts), wpe, lnf
+        // everything after (the norm, the update, the next step) waits for the reductions
+        CUDA_CHECK(cudaEventRecord(reduced_, reduce_stream_));
+        CUDA_CHECK(cudaStreamWaitEvent(0, reduced_, 0));
+    }
 }
 
 inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
@@ -645,30 +831,66 @@ inline ncclComm_t GPT2CUDA::comm() {
     return nccl_;
 }
 
-// Waits for the collectives queued on the default stream, polling NCCL's asynchronous error
-// state rather than blocking in a synchronize that a dead peer would never end.
-inline void GPT2CUDA::wait_collective(const char* what) {
+inline void GPT2CUDA::host_wait(const char* what, cudaEvent_t ev) {
+    if (!ev) {
+        CUDA_CHECK(cudaEventRecord(waited_, 0));
+        ev = waited_;
+    }
     for (;;) {
-        const cudaError_t e = cudaStreamQuery(0);
+        const cudaError_t e = cudaEventQuery(ev);
         if (e == cudaSuccess) return;
         if (e != cudaErrorNotReady) CUDA_CHECK(e);
-        ncclResult_t async = ncclSuccess;
-        NCCL_CHECK(ncclCommGetAsyncError(nccl_, &async));
-        if (async != ncclSuccess)
-            fail("NCCL %s failed on this rank: %s", what, ncclGetErrorString(async));
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (nccl_) {
+            ncclResult_t async = ncclSuccess;
+            NCCL_CHECK(ncclCommGetAsyncError(nccl_, &async));
+            if (async != ncclSuccess) fail("NCCL failed on this rank while waiting for %s: %s", what, ncclGetErrorString(async));
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
 }
 
-// Sums the gradients over ranks: all of them (-z 0), or with -z 1 each rank's shard only,
-// reduce-scattered in place onto grads_[shard_first_, +shard_).
-inline void GPT2CUDA::allreduce_gradients() {
+// Sums the gradients over ranks on stream 0: all of them (-z 0), or with -z 1 each rank's
+// shard only, reduce-scattered in place onto grads_[shard_first_, +shard_). With -z 1 a
+// per-layer reduction does not fit: a layer's slices of the per-tensor arrays fall across
+// every rank's shard, so each layer would need one reduce-scatter per rank-sized piece.
+inline void GPT2CUDA::queue_reduction() {
+    norm_ready_ = false;
     if (dist().world <= 1) return;
     if (sharded())
         NCCL_CHECK(ncclReduceScatter(grads_, grads_ + shard_first_, shard_, NCCL_FLOATX, ncclSum, comm(), 0));
     else
         NCCL_CHECK(ncclAllReduce(grads_, grads_, num_parameters(), NCCL_FLOATX, ncclSum, comm(), 0));
-    wait_collective("gradient reduction");
+}
+
+// One group of in-place all-reduces: each per-layer tensor's slice of layer l (tensors are
+// stored per kind, layers stacked: the slice is sizes/L values at offset + l*sizes/L), or
+// for l == L the tensors outside the layers. Together the slices cover the P gradients once,
+// so each value is the same sum as the one all-reduce of queue_reduction().
+inline void GPT2CUDA::reduce_layer(int l) {
+    const int L = cfg_.num_layers;
+    ncclComm_t cm = comm();  // made outside the group (its first call is a collective)
+    if (!reduce_stream_) CUDA_CHECK(cudaStreamCreateWithFlags(&reduce_stream_, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventRecord(grads_ready_[l], 0));
+    CUDA_CHECK(cudaStreamWaitEvent(reduce_stream_, grads_ready_[l], 0));
+    NCCL_CHECK(ncclGroupStart());
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+        const bool outside = t == P_WTE || t == P_WPE || t == P_LNFW || t == P_LNFB;
+        if (outside != (l == L)) continue;
+        const size_t n = outside ? sizes_[t] : sizes_[t] / L;
+        floatX* g = grad(t) + (outside ? 0 : (size_t)l * n);
+        NCCL_CHECK(ncclAllReduce(g, g, n, NCCL_FLOATX, ncclSum, cm, reduce_stream_));
+    }
+    NCCL_CHECK(ncclGroupEnd());
+}
+
+inline void GPT2CUDA::queue_grad_norm() {
+    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+        size_t lo, hi;
+        shard_part(k, lo, hi);
+        global_norm_squared_partial(gn_partials_, k, grads_ + lo, hi - lo);
+    }
+    global_norm_squared_finish(gn_out_, gn_partials_, NUM_PARAM_TENSORS);
+    CUDA_CHECK(cudaMemcpyAsync(norm_host_, gn_out_, sizeof(float), cudaMemcpyDeviceToHost, 0));
 }
 
 }  // namespace noln

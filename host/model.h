@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "host/error.h"
 #include "host/gelu_kind.h"
@@ -25,6 +26,13 @@ struct ForwardResult {
     float ce = 0.0f;       // mean cross-entropy over counted targets (0 if targets == nullptr)
     float aux = 0.0f;      // lambda * aux term (0 when aux_lambda == 0)
     long ntargets = 0;     // how many targets were counted
+};
+
+// What the loop reads of one training micro-step (forward_micro / micro_results): the
+// forward's result and its sigma observations.
+struct MicroResult {
+    ForwardResult r;
+    SigmaObs obs;
 };
 
 struct AdamW {
@@ -59,11 +67,33 @@ public:
     // Logits of the last forward, B*T*V floats (unpadded V); used by tests and export checks.
     virtual void get_logits(float* out) const = 0;
 
+    // The training loop's micro-steps (train/train_loop.cpp). forward_micro(k, ...) is the
+    // forward of micro-step k (0, 1, ... of one optimizer step, with targets) whose result
+    // and sigma observations the loop reads only after the step's last backward, from
+    // micro_results() (entries 0..k of the last k): a backend may leave them on its device
+    // until then and fetch every micro-step's at once (the CUDA model: one host wait per
+    // optimizer step, docs/gpu.md). micro_results()[k] is what forward() and sigma_obs()
+    // would have given. sigma_obs() and get_token_losses() need not describe a
+    // forward_micro. The defaults: forward(), its result and observations kept here.
+    virtual void forward_micro(int k, const int* inputs, const int* targets, int B, int T) {
+        micro_.resize((size_t)k + 1);
+        micro_[k].r = forward(inputs, targets, B, T);
+        micro_[k].obs = sigma_obs();
+    }
+    virtual const std::vector<MicroResult>& micro_results() { return micro_; }
+
     virtual void zero_grad() = 0;
     virtual void backward(float scale) = 0;
     virtual void get_gradients(float* out) const = 0;
     // Sum gradients over data-parallel ranks (no-op on one rank).
     virtual void allreduce_gradients() {}
+    // The last micro-step's backward(scale), then allreduce_gradients(). A backend may
+    // reduce each layer's gradients as soon as the backward has produced them (the CUDA
+    // model's overlap, docs/gpu.md); the default does the two in turn.
+    virtual void backward_and_reduce(float scale) {
+        backward(scale);
+        allreduce_gradients();
+    }
     // Global L2 norm of the accumulated gradients (after allreduce).
     virtual float grad_norm() = 0;
     // One AdamW step (bias-corrected, t counts from 1); gradients are multiplied by
@@ -100,6 +130,9 @@ public:
     virtual std::string device_name() const { return ""; }
     virtual double peak_flops() const { return 0.0; }
     virtual const char* precision_name() const { return "FP32"; }
+
+protected:
+    std::vector<MicroResult> micro_;  // the default forward_micro's results
 };
 
 }  // namespace noln

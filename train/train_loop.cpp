@@ -34,17 +34,24 @@ namespace noln {
 // GPT-2's <|endoftext|>; a smaller test vocabulary uses its last id (as the HF export does).
 static int eot_token_for(const GPT2Config& c) { return c.vocab_size > 50256 ? 50256 : c.vocab_size - 1; }
 
-// The observations of the last forward, averaged over ranks so every rank's EMA (and so
-// every frozen sigma) is identical: one allreduce of every site's two floats, site order.
+// Observations averaged over ranks so every rank's EMA (and so every frozen sigma) is
+// identical: one allreduce of every site's two floats (site order) of all the given
+// forwards together, each value then divided by the rank count. Element by element the
+// same sums as one allreduce per forward.
+static void average_obs(std::vector<SigmaObs*> obs) {
+    const int world = dist().world;
+    if (world == 1 || obs.empty()) return;
+    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is two packed floats");
+    const size_t per = 2 * obs[0]->sites.size();
+    std::vector<float> buf(per * obs.size());
+    for (size_t k = 0; k < obs.size(); k++) std::memcpy(&buf[k * per], &obs[k]->sites.data()->sigma, per * sizeof(float));
+    dist_allreduce_sum(buf.data(), buf.size());
+    for (float& x : buf) x /= (float)world;
+    for (size_t k = 0; k < obs.size(); k++) std::memcpy(&obs[k]->sites.data()->sigma, &buf[k * per], per * sizeof(float));
+}
 static SigmaObs averaged_obs(const Model& m) {
     SigmaObs o = m.sigma_obs();
-    const int world = dist().world;
-    if (world == 1) return o;
-    static_assert(sizeof(SiteObs) == 2 * sizeof(float), "SiteObs is two packed floats");
-    float* buf = &o.sites.data()->sigma;
-    const size_t n = 2 * o.sites.size();
-    dist_allreduce_sum(buf, n);
-    for (size_t i = 0; i < n; i++) buf[i] /= (float)world;
+    average_obs({&o});
     return o;
 }
 
@@ -332,17 +339,30 @@ TrainResult run_training(Model& m, TrainArgs& a, TokenSource& train, const Train
 
         m.zero_grad();
         double sums[3] = {0, 0, 0};  // CE * targets, aux, targets
+        // The micro-steps are queued without waiting for their results (host/model.h
+        // forward_micro); the last one's backward also reduces the gradients over ranks.
         for (int micro = 0; micro < accum; micro++) {
             if (!have_batch) fetch();
             have_batch = false;
-            ForwardResult r = m.forward(in.data(), tg.data(), B, T);
-            ema.update(averaged_obs(m), ln);
-            sums[0] += (double)r.ce * r.ntargets;
-            sums[1] += r.aux;
-            sums[2] += r.ntargets;
-            m.backward(grad_scale_per_fwd);
+            m.forward_micro(micro, in.data(), tg.data(), B, T);
+            if (micro + 1 < accum) m.backward(grad_scale_per_fwd);
+            else m.backward_and_reduce(grad_scale_per_fwd);
         }
-        m.allreduce_gradients();
+        // Their results, in micro-step order: the LN state is the same for all of them (it
+        // changes only at the step's start), so the EMA sees what it would have seen after
+        // each forward.
+        std::vector<MicroResult> mr = m.micro_results();
+        if ((int)mr.size() < accum) fail("the model returned %zu micro-step results, the step had %d", mr.size(), accum);
+        mr.resize(accum);
+        std::vector<SigmaObs*> obs;
+        for (MicroResult& x : mr) obs.push_back(&x.obs);
+        average_obs(obs);
+        for (const MicroResult& x : mr) {
+            ema.update(x.obs, ln);
+            sums[0] += (double)x.r.ce * x.r.ntargets;
+            sums[1] += x.r.aux;
+            sums[2] += x.r.ntargets;
+        }
         dist_allreduce_sum(sums, 3);
         const float ce = sums[2] > 0 ? (float)(sums[0] / sums[2]) : 0.0f;
         const float aux = (float)(sums[1] / ((double)accum * d.world));
