@@ -26,6 +26,12 @@ $(CUDA_EMU_DIR)/%_emu_bf16: %.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EM
 	$(EMU_NVCC) $(EMU_NVCC_FLAGS) $< -o $@ $(CPU_LINK) -lcublasLt -lnccl
 
 CUDA_EMU_PROGS := $(foreach p,test_gpt2 train_gpt2_noln,$(CUDA_EMU_DIR)/$(p)_emu_fp32 $(CUDA_EMU_DIR)/$(p)_emu_bf16)
+# Test-only (suite 75): the FP32 trainer where NOLN_TEST_DROP_WAIT=layer|reduced|staging
+# leaves out one of the stream orderings (cuda/gpt2_cuda.cuh test_drops_wait).
+$(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32_dropwait: train_gpt2_noln.cu $(CUDA_MODEL_DEPS) $(CPU_LIB) $(NOLN_LIBS) $(EMU_DEPS)
+	@mkdir -p $(dir $@)
+	$(EMU_NVCC) $(EMU_NVCC_FLAGS) -DENABLE_FP32 -DNOLN_TEST_DROP_WAITS $< -o $@ $(CPU_LINK) -lcublasLt -lnccl
+TEST_TARGETS += $(CUDA_EMU_DIR)/train_gpt2_noln_emu_fp32_dropwait
 .PHONY: cuda-emu
 ## cuda-emu: test_gpt2 and train_gpt2_noln built by the emulator (build/cuda/*_emu_{fp32,bf16}; run on a CPU)
 cuda-emu: $(CUDA_EMU_PROGS)

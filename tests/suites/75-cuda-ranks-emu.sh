@@ -7,10 +7,19 @@
 # resumed writes main.log, the step-10 model and both ranks' state files byte for byte (all but the run id and checksums) as
 # the uninterrupted run; each state file holds only its rank's shard; a resume on another
 # number of ranks is refused, saying so. Recompute: FP32 -r 1 logs -r 0's main.log byte for
-# byte (1 rank). Faults: rank 1 alone fails (its cudaMalloc, under
+# byte (1 rank). Overlap (docs/gpu.md "Streams and host waits"): 2 ranks, -z 0, -b 1 (4
+# micro-steps per step), FP32 and BF16: the per-layer all-reduces on the second stream
+# (the default) write main.log, the step-10 model and rank 0's state file (the sigma EMA)
+# byte for byte as NOLN_OVERLAP=0 (one all-reduce after the backward), under the emulator's
+# CUEMU_STREAMS=defer-side and defer-default (emu/README.md "Streams": each holds back one
+# side's work until an event wait or a sync forces it). That comparison bites: a test-only
+# build that leaves out the reduce stream's wait for a layer's gradients (caught under
+# defer-default) or stream 0's wait for the reductions (caught under defer-side) logs other
+# losses; so does one that rewrites the pinned token staging before its copy ran (1 rank,
+# 8 micro-steps, defer-default). Faults: rank 1 alone fails (its cudaMalloc, under
 # an address-space limit) while rank 0 goes on to the first collective: rank 1 prints its
 # message and aborts the job, so both end (within 30 s, under `timeout 60`) with exit 1.
-# needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16
+# needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16 build/cuda/train_gpt2_noln_emu_fp32_dropwait
 set -uo pipefail
 . tests/lib.sh
 export OMP_NUM_THREADS=1
@@ -44,6 +53,43 @@ for n in 2 4; do
   if r=$(same_losses "$W/n${n}z0/main.log" "$W/n${n}z1/main.log" 1e-5); then ok "FP32 $n ranks: -z 1 vs -z 0: $r"
   else bad "FP32 $n ranks -z 1 vs -z 0: $r"; fi
 done
+
+# Overlap on (default) vs off, 2 ranks, -z 0, 4 micro-steps per step, under both deferring
+# stream modes: main.log, the final model and rank 0's state (EMA, moments) byte for byte
+for prec in fp32 bf16; do
+  bin=build/cuda/train_gpt2_noln_emu_$prec
+  o="$W/ov-$prec"
+  CUEMU_STREAMS=defer-side NOLN_OVERLAP=0 mp 2 $bin "${F[@]}" -b 1 -n 10 -o "$o-off" > "$o-off.out" 2>&1 \
+    || { bad "$prec overlap off (NOLN_OVERLAP=0) exited non-zero"; tail -3 "$o-off.out"; continue; }
+  for mode in defer-side defer-default; do
+    if CUEMU_STREAMS=$mode mp 2 $bin "${F[@]}" -b 1 -n 10 -o "$o-$mode" > "$o-$mode.out" 2>&1 \
+       && cmp -s "$o-off/main.log" "$o-$mode/main.log" \
+       && same_model_body "$o-off/model_00000010.bin" "$o-$mode/model_00000010.bin" \
+       && same_state_body "$o-off/state_00000010_00000.bin" "$o-$mode/state_00000010_00000.bin"; then
+      ok "$prec 2 ranks -z 0, 4 micro-steps, CUEMU_STREAMS=$mode: overlap on vs off, main.log ($(grep -c trl: "$o-off/main.log") train losses), model and state byte for byte"
+    else bad "$prec overlap on vs off under $mode"; diff "$o-off/main.log" "$o-$mode/main.log" | head -4; tail -3 "$o-$mode.out"; fi
+  done
+done
+
+# ... and the comparison fails when one wait is left out (a short run: the gradients of step 1
+# are wrong, so step 2's loss differs); each missing wait shows under the mode that defers
+# the side it should have waited for
+DROP=build/cuda/train_gpt2_noln_emu_fp32_dropwait
+if CUEMU_STREAMS=defer-side NOLN_OVERLAP=0 mp 2 $DROP "${F0[@]}" -x 3 -b 2 -o "$W/dw-ref" > "$W/dw-ref.out" 2>&1; then
+  for m in "defer-default layer" "defer-side reduced"; do
+    set -- $m
+    if CUEMU_STREAMS=$1 NOLN_TEST_DROP_WAIT=$2 mp 2 $DROP "${F0[@]}" -x 3 -b 2 -o "$W/dw-$2" > "$W/dw-$2.out" 2>&1; then
+      if ! cmp -s "$W/dw-ref/main.log" "$W/dw-$2/main.log"; then ok "without the '$2' event wait, under $1, overlap on logs other losses than off"
+      else bad "without the '$2' event wait, under $1, the overlap comparison still passes"; fi
+    else bad "NOLN_TEST_DROP_WAIT=$2 run exited non-zero"; tail -3 "$W/dw-$2.out"; fi
+  done
+else bad "drop-wait reference run exited non-zero"; tail -3 "$W/dw-ref.out"; fi
+# the pinned token staging: two sets in turn, each rewritten only after its copies ran
+if CUEMU_STREAMS=defer-default $DROP "${F0[@]}" -x 2 -b 1 -o "$W/st-ref" > "$W/st-ref.out" 2>&1 \
+   && CUEMU_STREAMS=defer-default NOLN_TEST_DROP_WAIT=staging $DROP "${F0[@]}" -x 2 -b 1 -o "$W/st-drop" > "$W/st-drop.out" 2>&1; then
+  if ! cmp -s "$W/st-ref/main.log" "$W/st-drop/main.log"; then ok "token staging rewritten before its copy ran (defer-default, 8 micro-steps): other losses"
+  else bad "token staging without its event wait: same losses, the staging guard is not tested"; fi
+else bad "staging runs exited non-zero"; tail -3 "$W/st-drop.out"; fi
 
 # BF16 -z 1 on 2 ranks: stop after step 5 and resume
 state_values() { "$PY" -c "import struct,sys; h=struct.unpack_from('<12i', open(sys.argv[1],'rb').read()); print(h[8] + (h[9] << 32))" "$1"; }
