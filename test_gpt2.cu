@@ -4,7 +4,8 @@
 //                                   tiny GPT-2, for every kind of LayerNorm configuration
 // Checks logits, loss, every gradient, the sigma observations, 10 AdamW steps, the AdamW
 // moments, a checkpoint's next step (working parameters + masters) and a model file round
-// trip; recompute (-r 1, -r 2) against -r 0 bit for bit, and the split-only buffers. Tolerances (docs/gpu.md) are relative to the
+// trip; recompute (-r 1, -r 2) against -r 0 bit for bit, and the split-only buffers; the
+// training loop's queued micro-steps against forward() bit for bit. Tolerances (docs/gpu.md) are relative to the
 // reference tensor's largest magnitude, as in test_gpt2_cpu:
 //   FP32: logits, losses, observations 1e-5; gradients, grad norm, step losses and moments
 //         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated,
@@ -513,6 +514,51 @@ static int run_builtin() {
     printf("  %-4s the GELU epilogue ran fused (%ld fallbacks)\n", fused ? "OK" : "FAIL", g_gelu_epilogue_fallbacks - fallbacks);
     report(fused);
     gpu.set_gelu_impl(GeluImpl::Kernels);
+
+    // The training loop's queued micro-steps (host/model.h forward_micro, micro_results,
+    // backward_and_reduce) against forward()/sigma_obs() after each forward and
+    // backward()+allreduce_gradients(): three micro-steps of different batches, the aux case
+    // (its scalars ride along); results, observations, gradients and norm bit for bit.
+    for (const Case& k : make_cases(c, o0, eot)) {
+        if (k.aux_lambda == 0) continue;
+        GPT2CUDA a(c), b(c);
+        for (GPT2CUDA* m : {&a, &b}) {
+            m->set_parameters(params.data());
+            m->set_ln_state(k.ln);
+            m->set_aux_lambda(k.aux_lambda);
+            m->set_gelu(k.gelu);
+            m->zero_grad();
+        }
+        const int K = 3;
+        std::vector<ForwardResult> rb(K);
+        std::vector<SigmaObs> ob(K);
+        for (int j = 0; j < K; j++) {
+            std::vector<int> ij(N);  // batch j: the tokens rotated by j positions
+            for (int i = 0; i < N; i++) ij[i] = in[(i + j) % N];
+            a.forward_micro(j, ij.data(), tg.data(), B, T);
+            rb[j] = b.forward(ij.data(), tg.data(), B, T);
+            ob[j] = b.sigma_obs();
+            if (j + 1 < K) a.backward(1.0f / K);
+            else a.backward_and_reduce(1.0f / K);
+            b.backward(1.0f / K);
+        }
+        b.allreduce_gradients();
+        const std::vector<MicroResult>& ra = a.micro_results();
+        bool same = (int)ra.size() == K;
+        for (int j = 0; same && j < K; j++)
+            same = ra[j].r.ce == rb[j].ce && ra[j].r.aux == rb[j].aux && ra[j].r.ntargets == rb[j].ntargets &&
+                   flatten_obs(ra[j].obs) == flatten_obs(ob[j]) && (j == 0 || rb[j].ce != rb[0].ce);
+        std::vector<float> ga(P), gb(P);
+        a.get_gradients(ga.data());
+        b.get_gradients(gb.data());
+        const float na = a.grad_norm(), nb = b.grad_norm();
+        same = same && ga == gb && na == nb;
+        printf("  %-4s %s: %d queued micro-steps (forward_micro, micro_results, backward_and_reduce) give "
+               "forward()'s results, observations, gradients and norm bit for bit\n", same ? "OK" : "FAIL",
+               k.name.c_str(), K);
+        report(same);
+        break;
+    }
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }
