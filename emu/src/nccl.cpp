@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "runtime_state.h"
@@ -98,6 +99,7 @@ void wait(MPI_Request* req, const char* what, const ncclComm* comm) {
                             "streams at the same points of the program? (emu/README.md, Streams)\n", comm->rank, what);
             warned = true;
         }
+        std::this_thread::yield();  // ranks may share cores (mpirun --oversubscribe)
     }
 }
 
