@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "runtime_state.h"
@@ -79,7 +80,9 @@ void ensure_mpi() {
 
 // Waits for a collective's MPI request. A rank that waits long usually means the ranks
 // forced their streams at different points while one of them blocks in the host's own MPI
-// traffic (a GPU would not deadlock there: see emu/README.md, "Streams"): say so, once.
+// traffic (a GPU would not deadlock there: see emu/README.md, "Streams"): say so, once. At
+// program exit (a rank that ends with collectives still queued) it gives up after 10 s
+// rather than keep the process from ending.
 void wait(MPI_Request* req, const char* what, const ncclComm* comm) {
     auto start = std::chrono::steady_clock::now();
     bool warned = false;
@@ -87,11 +90,16 @@ void wait(MPI_Request* req, const char* what, const ncclComm* comm) {
         int done = 0;
         MPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (done) return;
+        if (cuemu::exiting() && std::chrono::steady_clock::now() - start > std::chrono::seconds(10)) {
+            fprintf(stderr, "cuemu NCCL: rank %d exits with %s still waiting for the other ranks: abandoned\n", comm->rank, what);
+            return;
+        }
         if (!warned && std::chrono::steady_clock::now() - start > std::chrono::seconds(30)) {
             fprintf(stderr, "cuemu NCCL: rank %d has waited 30 s in %s for the other ranks: do they force their "
                             "streams at the same points of the program? (emu/README.md, Streams)\n", comm->rank, what);
             warned = true;
         }
+        std::this_thread::yield();  // ranks may share cores (mpirun --oversubscribe)
     }
 }
 

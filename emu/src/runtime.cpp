@@ -127,7 +127,9 @@ void drain_all(Streams& st) {
     drain(st.per_thread);
     for (Stream* s : st.created) drain(*s);
 }
+bool at_exit = false;
 void drain_at_exit() {
+    at_exit = true;
     Streams& st = streams();
     std::lock_guard<std::recursive_mutex> g(st.mu);
     drain_all(st);
@@ -206,6 +208,8 @@ cudaError_t free_synchronous(void* p) {
     return cudaSuccess;
 }
 }  // namespace
+
+bool exiting() { return at_exit; }
 
 cudaError_t enqueue(cudaStream_t h, std::function<void()> work) {
     Streams& st = streams();

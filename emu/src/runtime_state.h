@@ -18,4 +18,6 @@ int max_dynamic_smem();
 // "Streams"). A handle that is no live stream gives cudaErrorInvalidResourceHandle and
 // `work` never runs.
 cudaError_t enqueue(cudaStream_t s, std::function<void()> work);
+// True while program exit runs the work still queued.
+bool exiting();
 }  // namespace cuemu
