@@ -58,7 +58,7 @@ emu-asan: $(EMU_ASAN_TESTS)
 
 # The same test kernels built by the real nvcc (NVCC_FLAGS): the emulated source is real CUDA.
 # Suite 69 compiles and links them; no GPU is needed.
-EMU_NVCC_TESTS := $(BUILD)/emu/nvcc/test_kernels $(BUILD)/emu/nvcc/test_cublaslt $(BUILD)/emu/nvcc/test_wmma
+EMU_NVCC_TESTS := $(BUILD)/emu/nvcc/test_kernels $(BUILD)/emu/nvcc/test_cublaslt $(BUILD)/emu/nvcc/test_wmma $(BUILD)/emu/nvcc/test_streams
 $(BUILD)/emu/nvcc/test_%: tests/emu/test_%.cu tests/emu/check.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) $< -o $@ $(NVCC_LIBS)
