@@ -242,6 +242,7 @@ public:
     void backward(float scale) override { backward_pass(scale, false); }
     void get_gradients(float* out) const override { d2h_x(out, grads_, num_parameters()); }
     void allreduce_gradients() override {
+        if (dist().world <= 1) return;  // a no-op on one rank (host/model.h)
         queue_reduction();
         host_wait("gradient reduction");
     }
