@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
         LAB_CLOSE(master, p, 1e-6, NAMES[ver], "master");
         // the bf16 parameter is one of the two bf16 neighbours of its master (stochastic rounding)
         size_t bad = 0;
+#pragma omp parallel for reduction(+ : bad)
         for (size_t i = 0; i < n; i++) {
             const float x = (float)master[i];
             uint32_t bits, lo, hi;

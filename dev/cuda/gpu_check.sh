@@ -16,8 +16,10 @@
 #              on the GPU (FP32 and BF16): bitwise identical losses
 #   resume     BF16 run stopped after step 5 and resumed: main.log byte for byte
 #   dev_cuda   every dev/cuda program (BF16): validation and timings (ms, TFLOP/s, GB/s, %
-#              roofline); attention and the LN site at GPT-2 Small's shape (B 8, T 1024, NH 12)
-#              and XL's (B 4, T 1024, NH 25), the classifier on 1024 rows of GPT-2's vocabulary
+#              roofline); attention and the row-based memory-bound ops (LN site, encoder,
+#              residual, GELU, bias gradient, aux loss) at GPT-2 Small's shape (B 8, T 1024,
+#              NH 12) and XL's (B 4, T 1024, NH 25), the classifier on 1024 rows of GPT-2's
+#              vocabulary, AdamW and the global norm on GPT-2 Small's 124475904 parameters
 #   mfu        tokens/s and MFU: GPT-2 Small shapes (d12, T=1024) and a 2-layer XL-width model
 # Environment:
 #   GPU_CHECK_ONLY=part,part  run only these parts (each builds what it needs)
@@ -178,9 +180,10 @@ part_dev_cuda() {
     [ -x "$p" ] || [ "$DRY" = 1 ] || continue
     n=$(basename "$p")
     case $n in
-      attention_* | ln_*) shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
+      attention_* | ln_* | encoder_* | residual_* | gelu_* | bias_backward_* | aux_loss_*)
+        shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
       classifier_*) shapes=("-b 1 -t 1024") ;;  # 1024 rows of 50304 logits (the CPU oracle is in double)
-      *) shapes=("") ;;
+      *) shapes=("") ;;  # adamw, global_norm: their default on a GPU, GPT-2 Small's 124475904 parameters
     esac
     for shape in "${shapes[@]}"; do
       tag=$n$(echo "$shape" | tr -d ' -')
