@@ -21,10 +21,9 @@ int main(int argc, char** argv) {
     const double lr = 1e-2, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1, gs = 0.5;  // (tests/cuda/test_basic.cu's)
     const int t = 3;
     const uint32_t seed = 1234;
-    Rng r(23);
-    const Vd p0 = rounded(r.vec(n, -1, 1)), g = rounded(r.vec(n, -0.1, 0.1));
+    const Vd p0 = rounded(lab_random(n, -1, 1, 1)), g = rounded(lab_random(n, -0.1, 0.1, 2));
     floatX *d_p0 = to_dev<floatX>(p0), *d_g = to_dev<floatX>(g), *d_p = dev_alloc<floatX>(n);
-    float *d_m0 = to_dev<float>(r.vec(n, -0.01, 0.01)), *d_v0 = to_dev<float>(r.vec(n, 0, 1e-3));
+    float *d_m0 = to_dev<float>(lab_random(n, -0.01, 0.01, 3)), *d_v0 = to_dev<float>(lab_random(n, 0, 1e-3, 4));
     float *d_m = dev_alloc<float>(n), *d_v = dev_alloc<float>(n);
     float *d_master0 = IS_FP32 ? nullptr : to_dev<float>(p0), *d_master = IS_FP32 ? nullptr : dev_alloc<float>(n);
     // the oracle starts from the fp32 moments the kernels start from

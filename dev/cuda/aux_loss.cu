@@ -22,13 +22,13 @@ int main(int argc, char** argv) {
     const LabDevice dev;
     printf("aux_loss [%s] on %s: N=%d rows (B=%d T=%d), C=%d\n", PRECISION_NAME, dev.name, N, B, T, C);
     Rng r(19 + C);
-    Vd h = r.vec(NC, -2, 2);
+    Vd h = lab_random(NC, -2, 2, 1);
     for (int i = 0; i < N; i++)  // per-row scales, so sigma varies about S
         for (int c = 0; c < C; c++) h[(size_t)i * C + c] = h[(size_t)i * C + c] * (0.5 + i % 3) + (i % 5) - 2;
     h = rounded(h);
     std::vector<int> tok(N);
     for (int i = 0; i < N; i++) tok[i] = r.next() % 7 == 0 ? EOT : (int)(r.next() % EOT);
-    Vd sigma(N), dh0 = rounded(r.vec(NC, -1, 1)), dh = dh0;
+    Vd sigma(N), dh0 = rounded(lab_random(NC, -1, 1, 2)), dh = dh0;
     double S = 0;
     const double L = noln::aux_loss_forward(sigma.data(), &S, h.data(), tok.data(), B, T, C, EOT, (double)lambda);
     noln::aux_loss_backward(dh.data(), h.data(), sigma.data(), S, (double)dloss, B, T, C);

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
                           {"V slice of 3C", C, 3 * C, 2 * C}};
     Rng r(17 + C);
     const size_t most = (size_t)N * 4 * C;
-    const Vd dout = rounded(r.vec(most, -1, 1)), db0 = rounded(r.vec(4 * C, -1, 1));
+    const Vd dout = rounded(lab_random(most, -1, 1, 1)), db0 = rounded(r.vec(4 * C, -1, 1));
     floatX *d_dout = to_dev<floatX>(dout), *d_db = dev_alloc<floatX>(4 * C), *d_db0 = to_dev<floatX>(db0);
     float* d_scratch = dev_alloc<float>(bias_backward_scratch_floats(N, 4 * C));
     auto run = [&](int v, const Case& k) {

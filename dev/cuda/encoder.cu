@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
     Rng r(3 + C);
     std::vector<int> inp(N);
     for (int i = 0; i < N; i++) inp[i] = r.next() % 4 == 0 ? (int)(r.next() % 16) * 97 : (int)(r.next() % V);
-    Vd wte = rounded(r.vec(VC, -1, 1)), wpe = rounded(r.vec(TC, -1, 1)), dout = rounded(r.vec(NC, -1, 1));
-    Vd dwte0 = rounded(r.vec(VC, -1, 1)), dwpe0 = rounded(r.vec(TC, -1, 1));  // backward accumulates onto these
+    Vd wte = rounded(lab_random(VC, -1, 1, 1)), wpe = rounded(lab_random(TC, -1, 1, 2));
+    Vd dout = rounded(lab_random(NC, -1, 1, 3));
+    // the backward accumulates onto these
+    Vd dwte0 = rounded(lab_random(VC, -1, 1, 4)), dwpe0 = rounded(lab_random(TC, -1, 1, 5));
     Vd out(NC), dwte = dwte0, dwpe = dwpe0;
     noln::encoder_forward(out.data(), inp.data(), wte.data(), wpe.data(), B, T, C);
     noln::encoder_backward(dwte.data(), dwpe.data(), dout.data(), inp.data(), B, T, C);

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     printf("gelu [%s] on %s: N=%ld elements (B=%d T=%d 4C=%d)\n", PRECISION_NAME, dev.name, N, a.B, a.T,
            4 * a.NH * a.hs);
     Rng r(9 + N);
-    Vd x = rounded(r.vec(N, -4, 4)), dout = rounded(r.vec(N, -1, 1)), dinp0 = rounded(r.vec(N, -1, 1));
+    Vd x = rounded(lab_random(N, -4, 4, 1)), dout = rounded(lab_random(N, -1, 1, 2));
+    Vd dinp0 = rounded(lab_random(N, -1, 1, 3));
     Vd out(N), out_erf(N), dacc = dinp0, dnew(N, 0.0), dnew_erf(N, 0.0);
     noln::gelu_forward(out.data(), x.data(), N);
     noln::gelu_forward(out_erf.data(), x.data(), N, noln::Gelu::Erf);

@@ -17,8 +17,7 @@ int main(int argc, char** argv) {
     const LabDevice dev;
     const size_t n = lab_params(a, dev);
     printf("global_norm [%s] on %s: %zu values\n", PRECISION_NAME, dev.name, n);
-    Rng r(29);
-    const Vd g = rounded(r.vec(n, -1, 1));
+    const Vd g = rounded(lab_random(n, -1, 1, 1));
     const double want = noln::global_norm_squared(g.data(), n);
     // fp32 sums of positive terms: each thread adds n / (GN_BLOCKS GN_THREADS) of them in a
     // chain, then the block and finish trees add ~30 levels; the worst-case relative error

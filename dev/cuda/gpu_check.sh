@@ -188,7 +188,7 @@ part_dev_cuda() {
     for shape in "${shapes[@]}"; do
       tag=$n$(echo "$shape" | tr -d ' -')
       check "dev/cuda $n ${shape:-(default shape)}: every version validated, timed" log dev-cuda-$tag.out $p all $shape
-      [ "$DRY" = 1 ] || grep -E '^  (version|v[0-9])|roofline' "$W/dev-cuda-$tag.out" | grep -v 'max err' \
+      [ "$DRY" = 1 ] || grep -E '^  (version|v[0-9])|roofline' "$W/dev-cuda-$tag.out" | grep -vE 'max err|rel err|not a neighbour' \
         | sed "s/^/  $tag: /" | tee -a "$SUMMARY"
     done
   done

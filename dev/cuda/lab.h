@@ -191,3 +191,16 @@ void lab_copy(T* dst, const T* src, size_t n) {
 inline size_t lab_params(const LabArgs& a, const LabDevice& dev) {
     return a.params ? (size_t)a.params : dev.emulated ? 1000003 : 124475904;
 }
+
+// n uniform values in [lo, hi): chunks of 2^20 values, each from its own Rng (seeded by
+// seed and the chunk index), made in parallel; the same values for any thread count.
+inline Vd lab_random(size_t n, double lo, double hi, uint64_t seed) {
+    Vd v(n);
+    const size_t chunk = 1u << 20, chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic)
+    for (size_t c = 0; c < chunks; c++) {
+        Rng r(seed * 1000003 + c);
+        for (size_t i = c * chunk; i < std::min(n, (c + 1) * chunk); i++) v[i] = r.uniform(lo, hi);
+    }
+    return v;
+}

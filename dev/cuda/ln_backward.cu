@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     const LabDevice dev;
     printf("ln_backward [%s] on %s: N=%d rows (B=%d T=%d), C=%d\n", PRECISION_NAME, dev.name, N, a.B, a.T, C);
     Rng r(13 + C);
-    Vd x = r.vec(NC, -2, 2);
+    Vd x = lab_random(NC, -2, 2, 1);
     for (int i = 0; i < N; i++)  // per-row offsets and scales, so mean and var matter
         for (int c = 0; c < C; c++) x[(size_t)i * C + c] = x[(size_t)i * C + c] * (0.5 + i % 3) + (i % 5) - 2;
     x = rounded(x);
@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
     rstd = f32(rstd);
     const float sigma2 = 1.7f;  // the FROZEN path's divisor
     const Vd rstd2(N, (double)(1.0f / sigma2));
-    Vd dout1 = rounded(r.vec(NC, -1, 1)), dout2 = rounded(r.vec(NC, -1, 1));
-    Vd dx0 = rounded(r.vec(NC, -1, 1)), dw0 = rounded(r.vec(C, -1, 1)), db0 = rounded(r.vec(C, -1, 1));
+    Vd dout1 = rounded(lab_random(NC, -1, 1, 2)), dout2 = rounded(lab_random(NC, -1, 1, 3));
+    Vd dx0 = rounded(lab_random(NC, -1, 1, 4)), dw0 = rounded(r.vec(C, -1, 1)), db0 = rounded(r.vec(C, -1, 1));
     // the oracle: one REAL path; REAL + FROZEN (split); one REAL path from zero (first write)
     Vd dx1 = dx0, dw1 = dw0, db1 = db0, dxs = dx0, dws = dw0, dbs = db0, dxn(NC, 0.0), dwn = dw0, dbn = db0;
     noln::layernorm_backward(dx1.data(), dw1.data(), db1.data(), dout1.data(), x.data(), w.data(), mean.data(),

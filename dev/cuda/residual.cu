@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
     printf("residual [%s] on %s: N=%ld elements (B=%d T=%d C=%d)\n", PRECISION_NAME, dev.name, N, a.B, a.T,
            a.NH * a.hs);
     Rng r(5 + N);
-    Vd xa = rounded(r.vec(N, -3, 3)), xb = rounded(r.vec(N, -3, 3)), dout = rounded(r.vec(N, -1, 1));
-    Vd da0 = rounded(r.vec(N, -1, 1)), db0 = rounded(r.vec(N, -1, 1));  // the backward accumulates onto these
+    Vd xa = rounded(lab_random(N, -3, 3, 1)), xb = rounded(lab_random(N, -3, 3, 2));
+    Vd dout = rounded(lab_random(N, -1, 1, 3));
+    Vd da0 = rounded(lab_random(N, -1, 1, 4)), db0 = rounded(lab_random(N, -1, 1, 5));  // accumulated onto
     Vd out(N), da = da0, db = db0;
     noln::residual_forward(out.data(), xa.data(), xb.data(), N);
     noln::residual_backward(da.data(), db.data(), dout.data(), N);
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
     floatX *d_dout = to_dev<floatX>(dout), *d_da = dev_alloc<floatX>(N), *d_db = dev_alloc<floatX>(N);
     floatX *d_da0 = to_dev<floatX>(da0), *d_db0 = to_dev<floatX>(db0);
     auto forward = [&](int) { residual_forward(d_out, d_a, d_b, N); };
-    auto backward = [&](int v) { v == 1 ? residual_backward_v1(d_da, d_db, d_dout, N) : residual_backward(d_da, d_db, d_dout, N); };
+    auto backward = [&](int v) {
+        v == 1 ? residual_backward_v1(d_da, d_db, d_dout, N) : residual_backward(d_da, d_db, d_dout, N);
+    };
     const std::vector<int> passed = lab_validate(a, 2, [&](int v) {
         CUDA_CHECK(cudaMemset(d_out, 0xFF, N * sizeof(floatX)));  // NaN where nothing is written
         forward(v);

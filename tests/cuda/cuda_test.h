@@ -96,8 +96,9 @@ inline double max_err(const Vd& got, const Vd& want) {
     double m = 0;
 #pragma omp parallel for reduction(max : m)
     for (size_t i = 0; i < got.size(); i++) {
-        double d = std::fabs(got[i] - want[i]) / std::fmax(1.0, std::fabs(want[i]));
-        if (std::isnan(d)) d = INFINITY;  // (a NaN kept in m would be replaced by the next d)
+        const double w = std::fabs(want[i]);
+        double d = std::fabs(got[i] - want[i]) / (w > 1.0 ? w : 1.0);
+        if (d != d) d = INFINITY;  // NaN (a NaN kept in m would be replaced by the next d)
         if (d > m) m = d;
     }
     return m;
