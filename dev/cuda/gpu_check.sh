@@ -183,7 +183,8 @@ part_dev_cuda() {
       attention_* | ln_* | encoder_* | residual_* | gelu_* | bias_backward_* | aux_loss_*)
         shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
       classifier_*) shapes=("-b 1 -t 1024") ;;  # 1024 rows of 50304 logits (the CPU oracle is in double)
-      *) shapes=("") ;;  # adamw, global_norm: their default on a GPU, GPT-2 Small's 124475904 parameters
+      adamw_* | global_norm_*) shapes=("-p 124475904") ;;  # GPT-2 Small's parameters (vocabulary padded)
+      *) shapes=("") ;;
     esac
     for shape in "${shapes[@]}"; do
       tag=$n$(echo "$shape" | tr -d ' -')
