@@ -4,7 +4,7 @@
 //                                   tiny GPT-2, for every kind of LayerNorm configuration
 // Checks logits, loss, every gradient, the sigma observations, 10 AdamW steps, the AdamW
 // moments, a checkpoint's next step (working parameters + masters) and a model file round
-// trip. Tolerances (docs/gpu.md) are relative to the
+// trip; recompute (-r 1, -r 2) against -r 0 bit for bit, and the split-only buffers. Tolerances (docs/gpu.md) are relative to the
 // reference tensor's largest magnitude, as in test_gpt2_cpu:
 //   FP32: logits, losses, observations 1e-5; gradients, grad norm, step losses and moments
 //         1e-4 (fp32 sums in another order through ~10 chained ops; measured ~3e-7 emulated,
@@ -243,6 +243,84 @@ static std::vector<Case> make_cases(const GPT2Config& c, const SigmaObs& o, int 
     return cs;
 }
 
+// Recompute (-r 1: the GELU output, -r 2: also the LN outputs, from the kept inputs and
+// statistics) is the same arithmetic: for every case, in this order on one model per level
+// (so the V path's buffers come and go as the cases split or not), two micro-steps
+// accumulated (the second forward rewrites the one-layer buffers) give -r 0's losses and
+// every gradient bit for bit.
+static void recompute_cases(const GPT2Config& c, const std::vector<float>& params, const std::vector<Case>& cases,
+                            const std::vector<int>& in, const std::vector<int>& tg, int B, int T) {
+    GPT2CUDA r0(c, 0, 0), r1(c, 0, 1), r2(c, 0, 2);
+    GPT2CUDA* ms[3] = {&r0, &r1, &r2};
+    const size_t P = params.size();
+    std::vector<int> in2(in.rbegin(), in.rend()), tg2(tg.rbegin(), tg.rend());  // a second micro-batch
+    for (const Case& k : cases) {
+        std::vector<float> g[3];
+        std::vector<float> loss[3];
+        for (int i = 0; i < 3; i++) {
+            ms[i]->set_parameters(params.data());
+            ms[i]->set_ln_state(k.ln);
+            ms[i]->set_aux_lambda(k.aux_lambda);
+            ms[i]->set_gelu(k.gelu);
+            ms[i]->zero_grad();
+            for (int micro = 0; micro < 2; micro++) {
+                const ForwardResult r = ms[i]->forward((micro ? in2 : in).data(), (micro ? tg2 : tg).data(), B, T);
+                loss[i].push_back(r.ce);
+                loss[i].push_back(r.aux);
+                ms[i]->backward(0.5f);
+            }
+            g[i].resize(P);
+            ms[i]->get_gradients(g[i].data());
+        }
+        for (int i = 1; i < 3; i++) {
+            size_t differ = 0;
+            for (size_t j = 0; j < P; j++) differ += g[i][j] != g[0][j];
+            const bool ok = differ == 0 && loss[i] == loss[0];
+            printf("  %-4s -r %d vs -r 0, %s: losses and all %zu gradients of 2 micro-steps bit for bit (%zu differ)\n",
+                   ok ? "OK" : "FAIL", i, k.name.c_str(), P, differ);
+            report(ok);
+        }
+    }
+}
+
+// The V path's buffers (ln1v, its rstd, dlnv) exist only while some layer's ln_1 is split,
+// and the model's activation bytes are the memory plan's figure (host/device_buffers.h) with
+// and without them. Their size by hand, L = 2, N = B*T = 24, C = 64, floatX of fx bytes:
+//   -r 0: ln1v L*N*C + dlnv N*C = 3072 + 1536 floatX, rstd L*N = 48 fp32: 4608 fx + 192
+//   -r 2: ln1v   N*C + dlnv N*C = 1536 + 1536 floatX, rstd 48 fp32:        3072 fx + 192
+static void split_buffer_case(const GPT2Config& c, const std::vector<float>& params, const Case& plain,
+                              const Case& split, const std::vector<int>& in, const std::vector<int>& tg, int B,
+                              int T) {
+    const size_t fx = sizeof(floatX);
+    for (int r : {0, 2}) {
+        GPT2CUDA m(c, 0, r);
+        m.set_parameters(params.data());
+        m.set_ln_state(plain.ln);
+        const size_t none = m.activation_bytes();  // nothing before the first forward
+        m.forward(in.data(), tg.data(), B, T);
+        const size_t before = m.activation_bytes();
+        m.set_ln_state(split.ln);
+        const size_t with = m.activation_bytes();
+        m.forward(in.data(), tg.data(), B, T);
+        m.backward(1.0f);
+        m.set_ln_state(plain.ln);
+        const size_t after = m.activation_bytes();
+        ActOptions o;
+        o.recompute = r;
+        o.ln1v = false;
+        const size_t plan_without = total_bytes(activation_buffers(c, B, T, o), fx);
+        o.ln1v = true;
+        const size_t plan_with = total_bytes(activation_buffers(c, B, T, o), fx);
+        const size_t hand = (r == 0 ? 4608 : 3072) * fx + 192;
+        const bool ok = none == 0 && before == plan_without && with == plan_with && after == before &&
+                        with - before == hand;
+        printf("  %-4s -r %d: activations %zu bytes without a split, %zu with (+%zu, by hand %zu), %zu after it; "
+               "the plan's %zu / %zu\n",
+               ok ? "OK" : "FAIL", r, before, with, with - before, hand, after, plan_without, plan_with);
+        report(ok);
+    }
+}
+
 static int run_builtin() {
     GPT2Config c;
     c.num_layers = 2;
@@ -405,6 +483,12 @@ static int run_builtin() {
         printf("  %-4s save/reload (v%d + LN trailer): identical parameters and logits\n", same ? "OK" : "FAIL",
                mf.version);
         report(same);
+    }
+    {
+        const std::vector<Case> cs = make_cases(c, o0, eot);
+        printf("case: recompute\n");
+        recompute_cases(c, params, cs, in, tg, B, T);
+        split_buffer_case(c, params, cs[0], cs[1], in, tg, B, T);
     }
     // the GELU epilogue path (kernels/matmul.cuh) on the first and the aux-loss case: forward
     // and gradients against the CPU model; at these shapes cuBLASLt must accept it (no fallback)

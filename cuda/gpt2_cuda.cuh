@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <type_traits>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
@@ -71,12 +72,14 @@ public:
     // zero: the ZeRO stage (-z). With 1 on several ranks this rank keeps AdamW's m, v and the
     // masters of one shard of the flat parameters, [rank*S, rank*S + S) with S = ceil(P/ranks):
     // gradients are reduce-scattered onto it and the updated parameters all-gathered.
-    // recompute (-r): 1 keeps one layer's GELU output and recomputes it in the backward.
+    // recompute (-r): 1 keeps one layer's GELU output and recomputes it in the backward; 2 also
+    // one layer's LayerNorm outputs (ln1, ln1v, ln2), recomputed from the stored inputs and
+    // statistics (kernels/ln_path.cuh ln_path_recompute) before the weight gradients need them.
     explicit GPT2CUDA(const GPT2Config& c, int zero = 0, int recompute = 0)
         : cfg_(c), ln_(c.num_layers), obs_(c.num_layers), recompute_(recompute) {
         validate_config(c, "GPT2 CUDA model");
         if (zero != 0 && zero != 1) fail("GPT2CUDA: ZeRO stage %d must be 0 or 1", zero);
-        if (recompute != 0 && recompute != 1) fail("GPT2CUDA: -r %d: recompute 0 or 1 is built (2 is planned)", recompute);
+        if (recompute < 0 || recompute > 2) fail("GPT2CUDA: -r %d: recompute must be 0, 1 or 2", recompute);
         device_ = cuda_select_device();
         const size_t P = noln::num_parameters(c);
         const int R = zero ? dist().world : 1;
@@ -119,6 +122,7 @@ public:
         // no throwing from a destructor: errors here are ignored on purpose
         if (abort_hook_) dist_remove_abort_hook(abort_hook_);
         for (void* p : allocs_) cudaFree(p);
+        for (void* p : act_allocs_) cudaFree(p);
         if (nccl_) ncclCommDestroy(nccl_);
     }
 
@@ -179,6 +183,7 @@ public:
         std::vector<LNPathParams> h(s.paths.size());
         for (size_t i = 0; i < h.size(); i++) h[i] = ln_path_params(s, (int)i);
         CUDA_CHECK(cudaMemcpy(lnpaths_, h.data(), h.size() * sizeof(LNPathParams), cudaMemcpyHostToDevice));
+        fit_split_buffers();
     }
     void set_aux_lambda(float lambda) override {
         if (!(lambda >= 0.0f)) fail("GPT2CUDA: aux lambda %g must be >= 0", lambda);
@@ -242,6 +247,10 @@ public:
     }
 
     int device() const { return device_; }
+    // Bytes of activation and backward-scratch buffers allocated now: the memory plan's figure
+    // (host/device_buffers.h activation_buffers) for the last micro-batch shape, with the V
+    // path's buffers only while some layer's ln_1 is split (0 before the first forward).
+    size_t activation_bytes() const { return act_bytes_; }
     bool sharded() const { return padded_ != 0 && shard_ != num_parameters(); }
 
     // Throughput reporting (host/model.h): the GPU's name and dense peak for floatX.
@@ -296,8 +305,11 @@ private:
     std::vector<float> token_losses_;
     EncoderBuckets buckets_;
 
-    // Activations, sized for B_*T_ (acts_n_ tokens); per-layer arrays are stacked.
-    size_t acts_n_ = 0;
+    // Activations, sized for acts_B_*acts_T_ (acts_n_ tokens); per-layer arrays are stacked.
+    // ln1v_, ln1v_rstd_ and dlnv_ (the V path of a split ln_1) exist only while some layer is
+    // split (fit_split_buffers); with -r 2 ln1_, ln1v_ and ln2_ hold one layer (ln_out).
+    size_t acts_n_ = 0, act_bytes_ = 0;
+    int acts_B_ = 0, acts_T_ = 0;
     std::vector<void*> act_allocs_;
     int *inputs_ = nullptr, *targets_ = nullptr, *bk_tokens_ = nullptr, *bk_start_ = nullptr, *bk_pos_ = nullptr;
     floatX *encoded_ = nullptr, *ln1_ = nullptr, *ln1v_ = nullptr, *qkv_ = nullptr, *atty_ = nullptr,
@@ -358,6 +370,14 @@ private:
     const LNPathParams* path_dev(PathKind k, int l = 0) const { return lnpaths_ + path_index(k, l, cfg_.num_layers); }
     float* obs_dev(SiteKind s, int l = 0) const { return obs_dev_ + 2 * site_index(s, l, cfg_.num_layers); }
     void ensure_acts(int B, int T);
+    ActOptions act_options() const;
+    // Allocates or frees the V path's buffers when whether some layer splits has changed.
+    void fit_split_buffers();
+    // The layer slot of the LN output buffers: l, or 0 with -r 2 (one reused layer).
+    size_t ln_out(int l) const { return recompute_ >= 2 ? 0 : (size_t)l; }
+    // The site's outputs, ready for layer l's weight gradients: kept by the forward, or with
+    // -r 2 recomputed now into the one layer's buffers.
+    LNSiteForward ln_outputs(SiteKind s, int l) const;
     // Where LN site (s, layer l) of the last forward reads and writes: the one description
     // of a site's wiring, used by the forward and (through ln_site_backward) the backward.
     LNSiteForward ln_site(SiteKind s, int l) const;
@@ -375,18 +395,14 @@ static_assert(LN_FWD_THREADS / 32 == SCRATCH_LN_ROWS_PER_BLOCK && LN_BWD_ROWS ==
 inline void GPT2CUDA::ensure_acts(int B, int T) {
     const size_t N = (size_t)B * T;
     if (N <= acts_n_) return;
-    for (void* p : act_allocs_) {
-        CUDA_CHECK(cudaFree(p));
-        allocs_.erase(std::find(allocs_.begin(), allocs_.end(), p));
-    }
+    // (activations are on act_allocs_ only: dalloc's list)
+    for (void* p : act_allocs_) CUDA_CHECK(cudaFree(p));
     act_allocs_.clear();
     // one list (host/device_buffers.h) for the model and the memory plan
-    ActOptions o;
-    o.recompute = recompute_;
-    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, B, T, o);
+    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, B, T, act_options());
     void* p[NUM_ACT_BUFS];
-    for (int i = 0; i < NUM_ACT_BUFS; i++)
-        p[i] = dalloc<char>(bufs[i].bytes(sizeof(floatX)), bufs[i].what, &act_allocs_);
+    for (int i = 0; i < NUM_ACT_BUFS; i++)  // an empty entry (no split: the V path's) is no buffer
+        p[i] = bufs[i].count ? dalloc<char>(bufs[i].bytes(sizeof(floatX)), bufs[i].what, &act_allocs_) : nullptr;
     inputs_ = (int*)p[ACT_INPUTS];
     targets_ = (int*)p[ACT_TARGETS];
     bk_tokens_ = (int*)p[ACT_BK_TOKENS];
@@ -404,6 +420,37 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
     ln_scratch_ = (float*)p[ACT_LN_SCRATCH];
     bias_scratch_ = (float*)p[ACT_BIAS_SCRATCH];
     acts_n_ = N;
+    acts_B_ = B;
+    acts_T_ = T;
+    act_bytes_ = total_bytes(bufs, sizeof(floatX));
+}
+
+inline ActOptions GPT2CUDA::act_options() const {
+    ActOptions o;
+    o.recompute = recompute_;
+    o.ln1v = false;
+    for (int l = 0; l < cfg_.num_layers; l++) o.ln1v = o.ln1v || ln_.ln1_split(l);
+    return o;
+}
+
+inline void GPT2CUDA::fit_split_buffers() {
+    const ActOptions o = act_options();
+    if (acts_n_ == 0 || o.ln1v == (ln1v_ != nullptr)) return;  // none yet (ensure_acts sizes them), or right
+    const std::vector<DeviceBuffer> bufs = activation_buffers(cfg_, acts_B_, acts_T_, o);
+    auto fit = [&](int buf, auto*& ptr) {
+        if (o.ln1v) {
+            ptr = (std::remove_reference_t<decltype(ptr)>)dalloc<char>(bufs[buf].bytes(sizeof(floatX)), bufs[buf].what,
+                                                                        &act_allocs_);
+        } else {
+            CUDA_CHECK(cudaFree(ptr));
+            act_allocs_.erase(std::find(act_allocs_.begin(), act_allocs_.end(), (void*)ptr));
+            ptr = nullptr;
+        }
+    };
+    fit(ACT_LN1V, ln1v_);
+    fit(ACT_LN1V_RSTD, ln1v_rstd_);
+    fit(ACT_DLNV, dlnv_);
+    act_bytes_ = total_bytes(bufs, sizeof(floatX));
 }
 
 inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int T) {
@@ -440,31 +487,29 @@ inline ForwardResult GPT2CUDA::forward(const int* in, const int* tg, int B, int 
     encoder_forward(encoded_, inputs_, param(P_WTE), param(P_WPE), B, T, C);
     const size_t NC = (size_t)N * C;
     for (int l = 0; l < L; l++) {
-        floatX* l_ln1 = ln1_ + l * NC;
-        floatX* l_ln1v = ln1v_ + l * NC;
         floatX* l_qkv = qkv_ + l * NC * 3;
         floatX* l_atty = atty_ + l * NC;
-        floatX* l_ln2 = ln2_ + l * NC;
         floatX* l_fch = fch_ + l * NC * 4;
         floatX* l_fchg = fch_gelu_ + (recompute_ >= 1 ? 0 : l * NC * 4);  // -r 1: one layer's
         const floatX* qkvw = param(P_QKVW) + (size_t)l * 3 * C * C;
         const floatX* qkvb = param(P_QKVB) + (size_t)l * 3 * C;
-        const bool split = ln_.ln1_split(l);
-        ln_path_forward(ln_site(SITE_LN1, l));
-        if (split) {
+        const LNSiteForward ln1 = ln_site(SITE_LN1, l);
+        ln_path_forward(ln1);
+        if (ln1.p2.out) {  // split
             // Q, K from the ln1qk path, V from the ln1v path: column slices of one weight
-            matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 2 * C);
-            matmul_forward(l_qkv + 2 * C, 3 * C, l_ln1v, qkvw + (size_t)2 * C * C, qkvb + 2 * C, (int)N, C, C);
+            matmul_forward(l_qkv, 3 * C, ln1.p1.out, qkvw, qkvb, (int)N, C, 2 * C);
+            matmul_forward(l_qkv + 2 * C, 3 * C, ln1.p2.out, qkvw + (size_t)2 * C * C, qkvb + 2 * C, (int)N, C, C);
         } else {
-            matmul_forward(l_qkv, 3 * C, l_ln1, qkvw, qkvb, (int)N, C, 3 * C);
+            matmul_forward(l_qkv, 3 * C, ln1.p1.out, qkvw, qkvb, (int)N, C, 3 * C);
         }
         attention_forward(l_atty, att_lse_ + l * (size_t)N * NH, l_qkv, B, T, C, NH);
         matmul_forward(attproj_, C, l_atty, param(P_ATTPROJW) + (size_t)l * C * C, param(P_ATTPROJB) + l * C,
                        (int)N, C, C);
-        ln_path_forward(ln_site(SITE_LN2, l));
+        const LNSiteForward ln2 = ln_site(SITE_LN2, l);
+        ln_path_forward(ln2);
         // -r 1: GELU by our kernels (the epilogue's rounding may differ), as the backward
         // recomputes it, bit for bit; otherwise the set_gelu_impl choice
-        matmul_forward_gelu(l_fchg, l_fch, 4 * C, l_ln2, param(P_FCW) + (size_t)l * 4 * C * C,
+        matmul_forward_gelu(l_fchg, l_fch, 4 * C, ln2.p1.out, param(P_FCW) + (size_t)l * 4 * C * C,
                             param(P_FCB) + l * 4 * C, (int)N, C, 4 * C,
                             recompute_ >= 1 ? GeluImpl::Kernels : gelu_impl_, gelu_);
         matmul_forward(fcproj_, C, l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, param(P_FCPROJB) + l * C,
@@ -547,7 +592,8 @@ inline void GPT2CUDA::backward(float scale) {
                         l_fchg, param(P_FCPROJW) + (size_t)l * 4 * C * C, bias_scratch_, N, 4 * C, C, true);
         gelu_backward(dfch_, fch_ + l * NC * 4, dfchg_, (long)NC * 4, gelu_, 0, true);
         matmul_backward(dln_, grad(P_FCW) + (size_t)l * 4 * C * C, grad(P_FCB) + l * 4 * C, dfch_, 4 * C,
-                        ln2_ + l * NC, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C, 4 * C, true);
+                        ln_outputs(SITE_LN2, l).p1.out, param(P_FCW) + (size_t)l * 4 * C * C, bias_scratch_, N, C,
+                        4 * C, true);
         ln_site_grad(SITE_LN2, l, dln_);
         // Attention branch: dres holds d(residual2) = d(attproj).
         matmul_backward(datty_, grad(P_ATTPROJW) + (size_t)l * C * C, grad(P_ATTPROJB) + l * C, dres_, C,
@@ -555,12 +601,13 @@ inline void GPT2CUDA::backward(float scale) {
         zero(dqkv_, NC * 3);
         attention_backward(dqkv_, att_d_, datty_, qkv_ + l * NC * 3, atty_ + l * NC, att_lse_ + l * (size_t)N * NH,
                            B, T, C, NH);
-        if (ln_.ln1_split(l)) {
-            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 2 * C, true);
-            matmul_backward(dlnv_, dqkvw + (size_t)2 * C * C, dqkvb + 2 * C, dqkv_ + 2 * C, 3 * C, ln1v_ + l * NC,
+        const LNSiteForward ln1 = ln_outputs(SITE_LN1, l);
+        if (ln1.p2.out) {  // split
+            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1.p1.out, qkvw, bias_scratch_, N, C, 2 * C, true);
+            matmul_backward(dlnv_, dqkvw + (size_t)2 * C * C, dqkvb + 2 * C, dqkv_ + 2 * C, 3 * C, ln1.p2.out,
                             qkvw + (size_t)2 * C * C, bias_scratch_, N, C, C, true);
         } else {
-            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1_ + l * NC, qkvw, bias_scratch_, N, C, 3 * C, true);
+            matmul_backward(dln_, dqkvw, dqkvb, dqkv_, 3 * C, ln1.p1.out, qkvw, bias_scratch_, N, C, 3 * C, true);
         }
         // one kernel for both paths when split: they share the input, gamma and beta
         ln_site_grad(SITE_LN1, l, dln_, dlnv_);
@@ -580,8 +627,8 @@ inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
     int w = P_LNFW;  // the site's gamma tensor; beta is the next one
     if (s == SITE_LN1) {
         w = P_LN1W;
-        a.p1 = {ln1_ + l * NC, ln1_rstd_ + l * N, path_dev(PATH_LN1QK, l)};
-        if (ln_.ln1_split(l)) a.p2 = {ln1v_ + l * NC, ln1v_rstd_ + l * N, path_dev(PATH_LN1V, l)};
+        a.p1 = {ln1_ + ln_out(l) * NC, ln1_rstd_ + l * N, path_dev(PATH_LN1QK, l)};
+        if (ln_.ln1_split(l)) a.p2 = {ln1v_ + ln_out(l) * NC, ln1v_rstd_ + l * N, path_dev(PATH_LN1V, l)};
         a.mean = ln1_mean_ + l * N;
         a.x = l == 0 ? encoded_ : residual2_ + (l - 1) * NC;
         if (l > 0) {
@@ -590,7 +637,7 @@ inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
         }
     } else if (s == SITE_LN2) {  // the MLP input residual2[l] = x + attproj
         w = P_LN2W;
-        a.p1 = {ln2_ + l * NC, ln2_rstd_ + l * N, path_dev(PATH_LN2, l)};
+        a.p1 = {ln2_ + ln_out(l) * NC, ln2_rstd_ + l * N, path_dev(PATH_LN2, l)};
         a.mean = ln2_mean_ + l * N;
         a.x = block_in;
         a.resid_b = attproj_;
@@ -612,6 +659,12 @@ inline LNSiteForward GPT2CUDA::ln_site(SiteKind s, int l) const {
     a.T = T_;
     a.C = C;
     return a;
+}
+
+inline LNSiteForward GPT2CUDA::ln_outputs(SiteKind s, int l) const {
+    const LNSiteForward f = ln_site(s, l);
+    if (recompute_ >= 2) ln_path_recompute(f);
+    return f;
 }
 
 inline void GPT2CUDA::ln_site_grad(SiteKind s, int l, const floatX* dout1, const floatX* dout2, bool dx_overwrite) {

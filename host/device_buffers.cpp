@@ -51,7 +51,7 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_ATT_LSE] = {"activations (attention log-sum-exp)", BUF_F32, L * N * NH};  // flash style: no T^2
     b[ACT_LN1_MEAN] = {"LN statistics", BUF_F32, L * N};
     b[ACT_LN1_RSTD] = {"LN statistics", BUF_F32, L * N};
-    b[ACT_LN1V_RSTD] = {"LN statistics", BUF_F32, L * N};
+    b[ACT_LN1V_RSTD] = {"LN statistics", BUF_F32, o.ln1v ? L * N : 0};
     b[ACT_LN2_MEAN] = {"LN statistics", BUF_F32, L * N};
     b[ACT_LN2_RSTD] = {"LN statistics", BUF_F32, L * N};
     b[ACT_LNF_MEAN] = {"LN statistics", BUF_F32, N};
@@ -62,7 +62,7 @@ std::vector<DeviceBuffer> activation_buffers(const GPT2Config& c, int B, int T, 
     b[ACT_OBS_PARTIAL] = {"sigma observation partials", BUF_F32, 2 * cdiv(N, SCRATCH_LN_ROWS_PER_BLOCK)};
     b[ACT_DRES] = {"backward scratch (dres)", BUF_X, NC};
     b[ACT_DLN] = {"backward scratch (dln)", BUF_X, NC};
-    b[ACT_DLNV] = {"backward scratch (dlnv)", BUF_X, NC};
+    b[ACT_DLNV] = {"backward scratch (dlnv)", BUF_X, o.ln1v ? NC : 0};
     b[ACT_DQKV] = {"backward scratch (dqkv)", BUF_X, 3 * NC};
     b[ACT_DATTY] = {"backward scratch (datty)", BUF_X, NC};
     b[ACT_DFCH] = {"backward scratch (dfch)", BUF_X, 4 * NC};

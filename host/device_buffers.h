@@ -36,8 +36,11 @@ size_t shard_size(size_t P, int ranks);  // ceil(P / ranks)
 
 // The activations and backward scratch for a micro-batch of B sequences of T tokens, indexed
 // by ActBuf. recompute (-r): 0 keeps every layer's buffers; 1 keeps one layer's GELU output
-// (recomputed in the backward); 2 also one layer's LayerNorm outputs. ln1v: whether a split
-// ln_1 needs its V path's output (false: a zero-sized entry).
+// (recomputed in the backward); 2 also one layer's LayerNorm outputs (ln1, ln1v, ln2). ln1v:
+// whether some layer's ln_1 is split, so its V path needs its buffers: the output (ACT_LN1V),
+// rstd (ACT_LN1V_RSTD) and gradient (ACT_DLNV); false: those three entries are zero-sized
+// (the CUDA model allocates them only while a split exists, the plan counts them when the
+// run may split).
 enum ActBuf {
     ACT_INPUTS, ACT_TARGETS, ACT_BK_TOKENS, ACT_BK_START, ACT_BK_POS,
     ACT_ENCODED, ACT_LN1, ACT_LN1V, ACT_QKV, ACT_ATTY, ACT_ATTPROJ, ACT_RESIDUAL2, ACT_LN2,

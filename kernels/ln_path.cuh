@@ -6,6 +6,7 @@
 //     share gamma/beta but may differ in state (the split), so the second output is the V input;
 //   - the sigma observation: per-block partial sums of the per-token std sqrt(var + eps),
 //     over all tokens and over position 0, reduced in a fixed order by ln_obs_finish.
+// And the recompute (-r 2, ln_path_recompute): the outputs again from what the forward kept.
 // The state is read from device memory (LNPathParams, written by the host when the schedule
 // changes it), so a state change needs neither a recompile nor a host-device sync.
 // Statistics are fp32 whatever floatX is; mean and rstd are kept (fp32) for the backward.
@@ -69,6 +70,28 @@ __device__ inline float ln_path_rstd(const LNPathParams& p, float sd, int row, i
     return 1.0f / noln::ln_frozen_divisor(p, row % T, tokens ? tokens[row] : -1);
 }
 
+// One warp writes row `row` (at `base` = row*C) of each path's output from the row x it
+// normalised, its mean m and each path's rstd r_p:  out_p = (x - m) * r_p * gamma + beta,
+// rounded to floatX. The one copy of this arithmetic: the forward and the recompute both
+// call it, so the recomputed outputs are the forward's bit for bit.
+__device__ inline void ln_row_outputs(const LNSiteForward& a, const floatX* x, long base, float m, float r1, float r2,
+                                      int lane, bool vec) {
+    const int C = a.C;
+    floatX *out1 = a.p1.out, *out2 = a.p2.out;
+    LN_FOR_CHUNKS(c0, C, lane) {
+        const Vec128<floatX> xv = load_chunk(x, c0, C, vec), wv = load_chunk(a.w, c0, C, vec),
+                             bv = load_chunk(a.b, c0, C, vec);
+        Vec128<floatX> o1, o2;
+        for (int k = 0; k < LN_S; k++) {
+            const float xm = xv.get(k) - m, wc = wv.get(k), bc = bv.get(k);
+            o1.set(k, xm * r1 * wc + bc);
+            if (out2) o2.set(k, xm * r2 * wc + bc);
+        }
+        store_chunk(out1 + base, c0, C, vec, o1);
+        if (out2) store_chunk(out2 + base, c0, C, vec, o2);
+    }
+}
+
 constexpr int LN_FWD_THREADS = 256;  // 8 warps, one row each
 constexpr int LN_ROWS_PER_BLOCK = LN_FWD_THREADS / 32;
 inline int ln_forward_blocks(int N) { return ceil_div(N, LN_ROWS_PER_BLOCK); }
@@ -98,25 +121,13 @@ ln_path_forward_kernel(const LNSiteForward a, bool vec) {
         }
         float m;
         sd = ln_row_sd(x, C, lane, vec, &m);
-        floatX *out1 = a.p1.out, *out2 = a.p2.out;
         const float r1 = ln_path_rstd(*a.p1.state, sd, row, T, a.tokens);
-        const float r2 = out2 ? ln_path_rstd(*a.p2.state, sd, row, T, a.tokens) : 0.0f;
-        LN_FOR_CHUNKS(c0, C, lane) {
-            const Vec128<floatX> xv = load_chunk(x, c0, C, vec), wv = load_chunk(a.w, c0, C, vec),
-                                 bv = load_chunk(a.b, c0, C, vec);
-            Vec128<floatX> o1, o2;
-            for (int k = 0; k < LN_S; k++) {
-                const float xm = xv.get(k) - m, wc = wv.get(k), bc = bv.get(k);
-                o1.set(k, xm * r1 * wc + bc);
-                if (out2) o2.set(k, xm * r2 * wc + bc);
-            }
-            store_chunk(out1 + base, c0, C, vec, o1);
-            if (out2) store_chunk(out2 + base, c0, C, vec, o2);
-        }
+        const float r2 = a.p2.out ? ln_path_rstd(*a.p2.state, sd, row, T, a.tokens) : 0.0f;
+        ln_row_outputs(a, x, base, m, r1, r2, lane, vec);
         if (lane == 0) {
             a.mean[row] = m;
             a.p1.rstd[row] = r1;
-            if (out2) a.p2.rstd[row] = r2;
+            if (a.p2.out) a.p2.rstd[row] = r2;
         }
     }
     if (lane == 0) row_sd[warp] = sd;
@@ -161,6 +172,32 @@ inline void ln_path_forward(const LNSiteForward& a, cudaStream_t stream = 0) {
         ln_obs_finish_kernel<<<1, 256, 0, stream>>>(a.obs, a.obs_partial, blocks, a.N, a.T);
         CUDA_CHECK_LAUNCH();
     }
+}
+
+// ---- recompute (-r 2) ----
+
+// The site's outputs again, for the backward's weight gradients, from what the forward kept
+// (the same LNSiteForward): the input it normalised (with resid_b, the sum it stored in
+// resid_out, read back, never re-added), its row means and each path's rstd (REAL:
+// 1/sqrt(var + eps); FROZEN: 1/divisor, so the path states are not read again):
+//   out_p = (x - mean) * rstd_p * gamma + beta       (ln_row_outputs, as the forward)
+// Writes p1.out (and p2.out) only: no residual, statistics or sigma observation.
+__global__ void __launch_bounds__(LN_FWD_THREADS)
+ln_path_recompute_kernel(const LNSiteForward a, bool vec) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int row = blockIdx.x * LN_ROWS_PER_BLOCK + warp;
+    if (row >= a.N) return;  // whole warps leave together; no block barrier follows
+    const long base = (long)row * a.C;
+    const floatX* x = (a.resid_b ? a.resid_out : a.x) + base;
+    ln_row_outputs(a, x, base, a.mean[row], a.p1.rstd[row], a.p2.out ? a.p2.rstd[row] : 0.0f, lane, vec);
+}
+
+inline void ln_path_recompute(const LNSiteForward& a, cudaStream_t stream = 0) {
+    const floatX* x = a.resid_b ? a.resid_out : a.x;
+    const bool vec = rows_vec_ok(x, a.C) && rows_vec_ok(a.p1.out, a.C) && rows_vec_ok(a.p2.out, a.C) &&
+                     rows_vec_ok(a.w, a.C) && rows_vec_ok(a.b, a.C);
+    ln_path_recompute_kernel<<<ln_forward_blocks(a.N), LN_FWD_THREADS, 0, stream>>>(a, vec);
+    CUDA_CHECK_LAUNCH();
 }
 
 // ---- backward ----

@@ -92,7 +92,7 @@ DYNAMIC_SMEM_TABLE = {
 MEMORY_BOUND_KERNELS = {
     "encoder_forward_kernel", "encoder_backward_wte_kernel", "encoder_backward_wpe_kernel",
     "residual_forward_kernel", "residual_backward_kernel", "gelu_forward_kernel", "gelu_backward_kernel",
-    "ln_path_forward_kernel", "ln_path_backward_dx_kernel", "ln_path_backward_dwdb_kernel",
+    "ln_path_forward_kernel", "ln_path_recompute_kernel", "ln_path_backward_dx_kernel", "ln_path_backward_dwdb_kernel",
     "bias_backward_partial_kernel", "classifier_kernel", "aux_sigma_kernel", "aux_backward_kernel",
     "adamw_kernel", "global_norm_partial_kernel",
 }

@@ -16,7 +16,7 @@ static const double GIB = 1073741824.0;
 static size_t act_bytes(const PlanInput& in, int B) {
     ActOptions o;
     o.recompute = in.recompute;
-    o.ln1v = true;  // planned for the worst case: a split ln_1 at some step of the schedule
+    o.ln1v = in.ln1_split;  // the worst step of the run: a split ln_1 wherever one may exist
     return total_bytes(activation_buffers(in.config, B, in.T, o), (size_t)in.floatx_bytes);
 }
 
@@ -163,7 +163,8 @@ std::string plan_text(const PlanInput& in, const Plan& p) {
     line("AdamW v", p.v, shard);
     if (in.master) line("fp32 master weights", p.master, shard);
     line("model state", p.state, "");
-    line("activations/sequence", p.act_per_seq, "with scratch, at -t");
+    line("activations/sequence", p.act_per_seq,
+         in.ln1_split ? "with scratch, at -t" : "with scratch, at -t; no ln_1 split in this run");
     line("headroom", p.headroom, "CUDA context, NCCL, cuBLASLt workspace, small buffers");
     if (p.max_B > 0) {
         snprintf(b, sizeof b, "  %-22s %9d\n", "largest micro-batch", p.max_B);

@@ -23,6 +23,8 @@ struct PlanInput {
     int max_auto_B = 0;         // cap on an automatic -b (0: none; the CPU trainer's is 4)
     int zero = 0;               // -z: 0 every rank holds the whole optimizer state, 1 sharded
     int recompute = 0;          // -r
+    bool ln1_split = true;      // some ln_1 may split during the run (train/schedule.h
+                                // ln1_split_possible): the V path's buffers are counted
     int floatx_bytes = 2;       // 2 for BF16, 4 for FP32
     bool master = true;         // fp32 master weights (the BF16 build)
     double gpu_gib = 0;         // the GPU's memory in GiB (0: unknown, nothing is checked)

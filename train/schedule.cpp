@@ -134,6 +134,24 @@ std::vector<FreezeEvent> apply_schedule(const RemovalSchedule& s, int step, LNSt
     return events;
 }
 
+bool ln1_split_possible(const RemovalSchedule& s, const LNState& start, int64_t last_step, bool eot_special) {
+    LNState st = start;
+    st.eot_special = st.eot_special || eot_special;
+    for (int l = 0; l < st.num_layers(); l++) {
+        if (st.ln1_split(l)) return true;
+        // the step at which the path freezes within the run (0: it does not)
+        auto freezes = [&](PathKind k) {
+            const int64_t at = s.step_for(k, l);
+            return !st.path(k, l).frozen && at && at <= last_step ? at : (int64_t)0;
+        };
+        const int64_t qk = freezes(PATH_LN1QK), v = freezes(PATH_LN1V);
+        // not split at the start: both REAL, or both FROZEN alike (then neither freezes again)
+        if (qk == v && (qk == 0 || !st.eot_special)) continue;
+        return true;
+    }
+    return false;
+}
+
 void apply_specials(int bos_off, int eot_off, int step, LNState& ln, bool bos_ln1_only) {
     ln.bos_special = bos_off > 0 && (step < bos_off || bos_ln1_only);
     ln.eot_special = eot_off > 0 && step < eot_off;

@@ -68,6 +68,14 @@ void apply_specials(int bos_off_step, int eot_off_step, int step, LNState& ln, b
 // after apply_schedule, so a path frozen at or after the off step is covered too.
 void apply_bos_ln1_off(int bos_off_step, int step, LNState& ln, bool bos_ln1_only);
 
+// Whether some layer's ln_1 can be split (LNState::ln1_split) at some step of a run that
+// starts from `start` and runs the schedule up to clock `last_step`, with the EOT divisor on
+// at some step when eot_special: true when a pair is split at the start, or one of ln1qk[l],
+// ln1v[l] freezes within the run while the other does not freeze at the same step (pairs
+// freezing at one step copy one EMA value, so they split only through the EOT rule). The
+// memory plan counts the V path's buffers exactly when this holds (train/plan.h).
+bool ln1_split_possible(const RemovalSchedule& s, const LNState& start, int64_t last_step, bool eot_special);
+
 // "ln2 12/12 ln1qk 4/12 ln1v 0/12 lnf 0/1"
 std::string ln_summary(const LNState& ln);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -486,10 +487,14 @@ static void check_before_training(const TrainArgs& a, const GPT2Config& c, const
 
 // The batch and memory plan (train/plan.h) for this run on this backend; rank 0 prints it
 // for a GPU and for --plan 1. Every rank plans with the least free memory of any rank so
-// that all choose the same micro-batch.
-static Plan plan_run(const TrainArgs& a, const GPT2Config& c, const DeviceMemory& dev, PlanInput& in) {
+// that all choose the same micro-batch. initial: the model file's LN state (nullptr: all REAL).
+static Plan plan_run(const TrainArgs& a, const GPT2Config& c, const LNState* initial, const DeviceMemory& dev,
+                     PlanInput& in) {
     const Dist& d = dist();
     in.config = c;
+    // --plan 1 without -x: the whole schedule
+    const int64_t last = a.steps > 0 ? a.sched_step(a.steps) : INT64_MAX;
+    in.ln1_split = ln1_split_possible(a.remove, initial ? *initial : LNState(c.num_layers), last, a.eot_sigma_off > 0);
     in.T = a.T;
     in.ranks = d.world;
     in.tokens_per_step = a.total_batch;
@@ -560,14 +565,15 @@ int trainer_main(int argc, char** argv, const char* prog, const ModelFactory& ma
             return 0;
         }
         if (a.plan) {  // the plan alone: the model's shape, nothing allocated on a GPU
-            const GPT2Config c = is_fresh_model(a.model) ? depth_config(a) : load_initial_model(a).config;
             PlanInput in;
-            return plan_run(a, c, dev, in).fits ? 0 : 1;
+            if (is_fresh_model(a.model)) return plan_run(a, depth_config(a), nullptr, dev, in).fits ? 0 : 1;
+            const ModelFile f = load_initial_model(a);
+            return plan_run(a, f.config, f.has_ln_state ? &f.ln : nullptr, dev, in).fits ? 0 : 1;
         }
         // the model: -e's parameters, and its LN state when the file carries one
         const ModelFile init = load_initial_model(a);
         PlanInput pin;
-        const Plan plan = plan_run(a, init.config, dev, pin);
+        const Plan plan = plan_run(a, init.config, init.has_ln_state ? &init.ln : nullptr, dev, pin);
         if (!plan.fits) fail("memory plan: %s", plan.problem.c_str());
         a.B = plan.B;
         a.total_batch = plan.total_batch;

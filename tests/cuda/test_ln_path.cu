@@ -1,8 +1,8 @@
 // The fused LayerNorm-path kernel (kernels/ln_path.cuh) against cpu/layernorm.h, in every
 // state: REAL, FROZEN, BOS and EOT divisors, the qk/v split in all four state pairs, the
-// fused residual add, the sigma observations, and the backward of each (gamma/beta
-// gradients from both ln_1 paths). The state is changed between launches through device
-// memory only: the same compiled kernel serves every case.
+// fused residual add, the sigma observations, the recompute of -r 2 (bit for bit) and the
+// backward of each (gamma/beta gradients from both ln_1 paths). The state is changed between
+// launches through device memory only: the same compiled kernel serves every case.
 #include "tests/cuda/cuda_test.h"
 
 #include "cpu/layernorm.h"
@@ -116,6 +116,37 @@ static void run_case(const char* name, int B, int T, int C, const LNPathParams& 
     }
     snprintf(what, sizeof what, "%s: sigma obs", name);
     CHECK_CLOSE(from_dev(d_obs, 2), (Vd{all / N, bos / B}), 1e-5, what);
+
+    // the recompute (-r 2): from the forward's arguments, into fresh output buffers, the
+    // outputs bit for bit (tolerance 0); the kept input, statistics and observation untouched
+    {
+        const Vd x_kept = from_dev(fuse_residual ? d_x : d_a, NC), mean_kept = from_dev(d_mean, N),
+                 r1_kept = from_dev(d_r1, N), r2_kept = from_dev(d_r2, N), obs_kept = from_dev(d_obs, 2);
+        LNSiteForward re = f;
+        re.p1.out = dev_alloc<floatX>(NC);
+        if (p2) re.p2.out = dev_alloc<floatX>(NC);
+        ln_path_recompute(re);
+        snprintf(what, sizeof what, "%s: recomputed out1 == out1", name);
+        CHECK_CLOSE(from_dev(re.p1.out, NC), from_dev(d_out1, NC), 0.0, what);
+        if (p2) {
+            snprintf(what, sizeof what, "%s: recomputed out2 == out2", name);
+            CHECK_CLOSE(from_dev(re.p2.out, NC), from_dev(d_out2, NC), 0.0, what);
+        }
+        snprintf(what, sizeof what, "%s: recompute leaves input, mean, rstd and obs alone", name);
+        CHECK(from_dev(fuse_residual ? d_x : d_a, NC) == x_kept && from_dev(d_mean, N) == mean_kept &&
+                  from_dev(d_r1, N) == r1_kept && from_dev(d_r2, N) == r2_kept && from_dev(d_obs, 2) == obs_kept,
+              "%s", what);
+        // a wrong statistic (rstd1 2^-5 too large) shows: the comparison above can fail
+        float* d_wrong = dev_alloc<float>(N);
+        Vd wrong = r1_kept;
+        for (double& v : wrong) v *= 1.0 + 1.0 / 32;
+        upload_to(d_wrong, wrong);
+        re.p1.rstd = d_wrong;
+        ln_path_recompute(re);
+        snprintf(what, sizeof what, "%s: recompute with a wrong rstd differs", name);
+        CHECK(max_err(from_dev(re.p1.out, NC), from_dev(d_out1, NC)) > 0, "%s", what);
+        for (void* q : {(void*)re.p1.out, (void*)re.p2.out, (void*)d_wrong}) cudaFree(q);
+    }
 
     // backward, accumulating onto existing gradients
     Vd dout1 = rounded(r.vec(NC, -1, 1)), dout2 = rounded(r.vec(NC, -1, 1));

@@ -2,7 +2,8 @@
 # The CUDA GPT-2 (cuda/gpt2_cuda.cuh) under the emulator, FP32 and BF16: test_gpt2 built in,
 # against the CPU model for every LN configuration (all REAL, REAL/FROZEN split QKV,
 # BOS/EOT specials, aux loss, all FROZEN: logits, loss, gradients, 10 AdamW steps, save and
-# reload); then against the PyTorch debug states of suite 30 when they exist; a perturbed
+# reload; -r 1 and -r 2 give -r 0's losses and gradients bit for bit in every case; the V
+# path's buffers exist only while a layer splits, sized as the memory plan counts); then against the PyTorch debug states of suite 30 when they exist; a perturbed
 # state must fail (FP32); a missing file must exit 1 naming it.
 # needs: build/cuda/test_gpt2_emu_fp32 build/cuda/test_gpt2_emu_bf16
 set -u

@@ -8,7 +8,8 @@
 # BF16 (train_gpt2_noln_emu_bf16) on the same config: checkpoints are v5 model files with
 # master weights in the state; a run stopped after step 5 (between the ln1qk and ln1v
 # removals) and resumed logs the uninterrupted run's main.log byte for byte; the FP32
-# trainer refuses a BF16 checkpoint.
+# trainer refuses a BF16 checkpoint. --plan 1 counts a split ln_1's buffers only for a run
+# that may split one (vanilla does not, paper-b-small does).
 # needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16 train_gpt2_noln_cpu
 set -uo pipefail
 . tests/lib.sh
@@ -61,5 +62,14 @@ if $EMUB "${F[@]}" -b 4 -n 5 -o "$W/bf" > "$W/bf.out" 2>&1; then
   elif grep -q 'state_00000010_00000.bin: cannot resume.*from a BF16.*this trainer is FP32' "$W/bf32.out"; then ok "FP32 trainer refuses a BF16 checkpoint, naming both"
   else bad "FP32-vs-BF16 refusal message"; tail -3 "$W/bf32.out"; fi
 else bad "BF16 trainer exited non-zero"; tail -5 "$W/bf.out"; fi
+
+# --plan 1 counts the V path of a split ln_1 only when the run may split one: vanilla removes
+# nothing, so GPT-2 Small on 80 GiB takes 188 sequences (tests/train/plan_figures.py's count
+# without the V buffers), paper-b-small 179 (with them: test_plan.cpp's table)
+pv=$($EMUB -e d12 --preset vanilla --plan 1 --gpu-mem 80 2>&1); pb=$($EMUB -e d12 --preset paper-b-small --plan 1 --gpu-mem 80 2>&1)
+if grep -q 'no ln_1 split in this run' <<<"$pv" && grep -q 'largest micro-batch *188$' <<<"$pv" \
+   && grep -q 'largest micro-batch *179$' <<<"$pb" && ! grep -q 'no ln_1 split' <<<"$pb"; then
+  ok "--plan 1: vanilla plans 188 sequences of Small on 80 GiB without the V path's buffers, paper-b-small 179 with them"
+else bad "--plan 1 and the ln_1 split"; echo "$pv" | grep -E 'activations/seq|largest'; echo "$pb" | grep -E 'activations/seq|largest'; fi
 
 report cuda-train

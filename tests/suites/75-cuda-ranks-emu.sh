@@ -6,8 +6,8 @@
 # sharded gradient norm add in another order). BF16 -z 1 on 2 ranks stopped after step 5 and
 # resumed writes main.log, the step-10 model and both ranks' state files byte for byte (all but the run id and checksums) as
 # the uninterrupted run; each state file holds only its rank's shard; a resume on another
-# number of ranks is refused, saying so. Recompute: FP32 -r 1 logs -r 0's main.log byte for
-# byte (1 rank). Faults: rank 1 alone fails (its cudaMalloc, under
+# number of ranks is refused, saying so. Recompute: FP32 -r 1 and -r 2, BF16 -r 2 log -r 0's
+# main.log byte for byte (1 rank, 2 micro-steps per step). Faults: rank 1 alone fails (its cudaMalloc, under
 # an address-space limit) while rank 0 goes on to the first collective: rank 1 prints its
 # message and aborts the job, so both end (within 30 s, under `timeout 60`) with exit 1.
 # needs: build/cuda/train_gpt2_noln_emu_fp32 build/cuda/train_gpt2_noln_emu_bf16
@@ -35,10 +35,18 @@ for run in "2 0 2" "2 1 2" "4 0 1" "4 1 1"; do
   else bad "FP32 $1 ranks -z $2 exited non-zero"; tail -3 "$W/n$1z$2.out"; fi
 done
 
-# -r 1 (GELU recomputed in the backward) is the same arithmetic: main.log byte for byte
-if $EMU "${F[@]}" -b 4 -r 1 -o "$W/r1r" > "$W/r1r.out" 2>&1 && cmp -s "$W/r1/main.log" "$W/r1r/main.log"; then
-  ok "FP32 -r 1 vs -r 0: main.log ($(grep -c trl: "$W/r1/main.log") train losses) byte for byte"
-else bad "FP32 -r 1 vs -r 0"; diff "$W/r1/main.log" "$W/r1r/main.log" | head -4; tail -3 "$W/r1r.out"; fi
+# -r 1 (GELU recomputed in the backward) and -r 2 (also the LN outputs, through the split
+# ln_1 of steps 4-5 and the frozen paths) are the same arithmetic: main.log byte for byte,
+# -b 4 of -d 128 so two micro-steps accumulate
+recompute_same() {  # recompute_same LABEL BINARY REF_DIR -r
+  if "$2" "${F[@]}" -b 4 -r $4 -o "$W/$1r$4" > "$W/$1r$4.out" 2>&1 && cmp -s "$3/main.log" "$W/$1r$4/main.log"; then
+    ok "$1 -r $4 vs -r 0: main.log ($(grep -c trl: "$3/main.log") train losses) byte for byte"
+  else bad "$1 -r $4 vs -r 0"; diff "$3/main.log" "$W/$1r$4/main.log" | head -4; tail -3 "$W/$1r$4.out"; fi
+}
+recompute_same FP32 $EMU "$W/r1" 1
+recompute_same FP32 $EMU "$W/r1" 2
+$EMUB "${F[@]}" -b 4 -o "$W/b1" > "$W/b1.out" 2>&1 || { bad "1-rank BF16 run failed"; tail -3 "$W/b1.out"; }
+recompute_same BF16 $EMUB "$W/b1" 2
 
 for n in 2 4; do
   if r=$(same_losses "$W/n${n}z0/main.log" "$W/n${n}z1/main.log" 1e-5); then ok "FP32 $n ranks: -z 1 vs -z 0: $r"

@@ -11,6 +11,7 @@
 #include "train/args.h"
 #include "train/plan.h"
 #include "train/presets.h"
+#include "train/schedule.h"
 
 using namespace noln;
 
@@ -164,6 +165,32 @@ TEST_CASE("plan: parameters, model state and activations per sequence, BF16", "[
     const Plan z5 = make_plan(bf16("Small", 5, 80, 1));
     CHECK(z5.m == 4ull * 24895181);
     CHECK(z5.grads == 2ull * 124475905);
+}
+
+// A run in which no ln_1 splits (the vanilla preset removes nothing) is planned without the
+// V path's buffers: ln1v (Lln*N*C bf16), dlnv (N*C bf16) and ln1v's rstd (L*N fp32). Small,
+// one sequence (N = 1024, C = 768, L = 12), by hand:
+//   -r 0: 12*1024*768*2 + 1024*768*2 + 12*1024*4 = 18874368 + 1572864 + 49152 = 20496384
+//         454943748 - 20496384 = 434447364   (plan_figures.py: "without a split")
+//   -r 2:  1*1024*768*2 + 1024*768*2 + 12*1024*4 =  1572864 + 1572864 + 49152 =  3194880
+//         333833220 -  3194880 = 330638340
+TEST_CASE("plan: no split ln_1 in the run, no V path buffers", "[plan]") {
+    PlanInput in = bf16("Small", 1, 80, 0, 0);
+    in.ln1_split = false;
+    CHECK(make_plan(in).act_per_seq == 434447364);
+    in.recompute = 2;
+    CHECK(make_plan(in).act_per_seq == 330638340);
+    CHECK(plan_text(in, make_plan(in)).find("no ln_1 split in this run") != std::string::npos);
+    in.ln1_split = true;
+    CHECK(make_plan(in).act_per_seq == 333833220);  // FIG's -r 2
+    // the presets from a fresh model over their -x: every paper schedule splits, vanilla never
+    for (const Preset& p : presets()) {
+        INFO(p.name);
+        TrainArgs a;
+        apply_preset(p, a);
+        const bool want = std::string(p.name) != "vanilla";
+        CHECK(ln1_split_possible(a.remove, LNState(12), a.sched_step(a.steps), a.eot_sigma_off > 0) == want);
+    }
 }
 
 TEST_CASE("plan: the largest micro-batch, Small..XL x 1..8 ranks x 40/80/141 GiB x -z 0/1 x -r 0/1/2", "[plan]") {

@@ -153,3 +153,64 @@ TEST_CASE("removal steps are 64-bit; a part given twice is refused", "[schedule]
                             Catch::Matchers::Contains("--remove") && Catch::Matchers::Contains("given twice"));
     }
 }
+
+TEST_CASE("ln1_split_possible: whether some ln_1 splits during the run (the plan's V-path buffers)", "[schedule][plan]") {
+    const int L = 2;
+    auto sched = [](const char* spec) {
+        RemovalSchedule s;
+        parse_removal_override(spec, s, "--remove");
+        return s;
+    };
+    const LNState real(L);
+    // suite 75's schedule: ln1qk[0] at 4, ln1qk[1] at 5, ln1v[0] at 6, ln1v[1] at 7
+    const RemovalSchedule s75 = sched("ln2=2/1,ln1qk=4/1,ln1v=6/1,lnf=8");
+    CHECK(ln1_split_possible(s75, real, 10, false));
+    CHECK(ln1_split_possible(s75, real, 4, false));   // ln1qk[0] frozen at 4, ln1v[0] still REAL
+    CHECK_FALSE(ln1_split_possible(s75, real, 3, false));  // the run ends before any ln_1 freezes
+    CHECK_FALSE(ln1_split_possible(sched("ln2=2/1,ln1qk=off,ln1v=off,lnf=8"), real, 100, false));
+    CHECK(ln1_split_possible(sched("ln1qk=off,ln1v=5/1"), real, 100, false));  // only V goes
+    // both paths of a layer at one step copy one EMA value: no split, unless the EOT rule
+    const RemovalSchedule same = sched("ln1qk=4/2,ln1v=4/2");
+    CHECK_FALSE(ln1_split_possible(same, real, 100, false));
+    CHECK(ln1_split_possible(same, real, 100, true));
+    CHECK_FALSE(ln1_split_possible(same, real, 3, true));  // neither freezes within the run
+    // the start state: a split pair, or a pair frozen alike that the EOT rule splits
+    LNState qk = real;
+    qk.path(PATH_LN1QK, 1) = {true, 2.0f, 2.0f};
+    CHECK(ln1_split_possible(sched("ln1qk=off,ln1v=off"), qk, 100, false));
+    LNState both = qk;
+    both.path(PATH_LN1V, 1) = {true, 2.0f, 2.0f};
+    CHECK_FALSE(ln1_split_possible(sched("ln1qk=off,ln1v=off"), both, 100, false));
+    CHECK(ln1_split_possible(sched("ln1qk=off,ln1v=off"), both, 100, true));
+    // already frozen alike: the schedule no longer moves them
+    both.path(PATH_LN1QK, 0) = both.path(PATH_LN1V, 0) = {true, 3.0f, 3.0f};
+    CHECK_FALSE(ln1_split_possible(sched("ln1qk=1/1,ln1v=7/1"), both, 100, false));
+}
+
+// Against the loop's own steps: never a split it did not predict; exact without the EOT rule
+// (with it the prediction is conservative: it ignores when the rule is on)
+TEST_CASE("ln1_split_possible against running the schedule step by step", "[schedule][plan]") {
+    const int L = 3, X = 12;
+    const char* specs[] = {"ln1qk=2/1,ln1v=2/1", "ln1qk=2/1,ln1v=3/1", "ln1qk=off,ln1v=9/2", "ln1qk=5/3,ln1v=5/3",
+                           "ln1qk=13/1,ln1v=2/5", "ln1qk=1/4,ln1v=1/4", "ln2=1/1,ln1qk=off,ln1v=off,lnf=3"};
+    for (const char* spec : specs)
+        for (int eot_off : {0, 4}) {
+            INFO(spec << " --eot-sigma-off " << eot_off);
+            RemovalSchedule s;
+            parse_removal_override(spec, s, "--remove");
+            LNState ln(L);
+            SigmaEMA ema(L, 0.9f);
+            bool split = false;
+            for (int step = 1; step <= X; step++) {
+                const SigmaObs o = obs_all(L, 1.0f + 0.1f * step, 2.0f, 3.0f);  // sigma moves every step
+                if (needs_calibration(s, step, ln, ema)) ema.calibrate(o, due_paths(s, step, ln));
+                apply_schedule(s, step, ln, ema);
+                apply_specials(0, eot_off, step, ln);
+                for (int l = 0; l < L; l++) split = split || ln.ln1_split(l);
+                ema.update(o, ln);
+            }
+            const bool predicted = ln1_split_possible(s, LNState(L), X, eot_off > 0);
+            CHECK((predicted || !split));
+            if (eot_off == 0) CHECK(predicted == split);
+        }
+}
