@@ -41,15 +41,16 @@ emu-lib: $(EMU_LIB)
 # Test programs (tests/emu/*.cu), run by tests/suites/6*-emu*.sh.
 EMU_TEST_DIR := $(BUILD)/emu/tests
 EMU_TESTS := $(EMU_TEST_DIR)/test_kernels $(EMU_TEST_DIR)/test_bugs $(EMU_TEST_DIR)/test_cublaslt \
-             $(EMU_TEST_DIR)/test_nccl $(EMU_TEST_DIR)/test_wmma
+             $(EMU_TEST_DIR)/test_nccl $(EMU_TEST_DIR)/test_wmma $(EMU_TEST_DIR)/test_streams
 $(EMU_TEST_DIR)/test_%: tests/emu/test_%.cu tests/emu/check.h $(EMU_DEPS)
 	@mkdir -p $(dir $@)
 	$(EMU_NVCC) $(EMU_NVCC_FLAGS) $< -o $@ -lcublasLt -lnccl
-# The ASan+UBSan build: the kernel and wmma tests plus an out-of-bounds write ASan must see.
-EMU_ASAN_TESTS := $(BUILD)/emu-asan/tests/test_kernels $(BUILD)/emu-asan/tests/test_wmma $(BUILD)/emu-asan/tests/test_oob
+# The ASan+UBSan build: the kernel, wmma and stream tests plus an out-of-bounds write ASan must see.
+EMU_ASAN_TESTS := $(BUILD)/emu-asan/tests/test_kernels $(BUILD)/emu-asan/tests/test_wmma $(BUILD)/emu-asan/tests/test_streams \
+                  $(BUILD)/emu-asan/tests/test_oob
 $(BUILD)/emu-asan/tests/test_%: tests/emu/test_%.cu tests/emu/check.h $(EMU_ASAN_DEPS)
 	@mkdir -p $(dir $@)
-	$(EMU_NVCC) -O1 -g -I. $(EMU_SAN) $< -o $@
+	$(EMU_NVCC) -O1 -g -I. $(EMU_SAN) $< -o $@ -lcublasLt
 ## emu-tests: the emulator's test programs (tests/emu/*.cu; suites 60-61)
 emu-tests: $(EMU_TESTS)
 ## emu-asan: the emulator's test programs with ASan and UBSan (suite 62)
@@ -57,7 +58,7 @@ emu-asan: $(EMU_ASAN_TESTS)
 
 # The same test kernels built by the real nvcc (NVCC_FLAGS): the emulated source is real CUDA.
 # Suite 69 compiles and links them; no GPU is needed.
-EMU_NVCC_TESTS := $(BUILD)/emu/nvcc/test_kernels $(BUILD)/emu/nvcc/test_cublaslt $(BUILD)/emu/nvcc/test_wmma
+EMU_NVCC_TESTS := $(BUILD)/emu/nvcc/test_kernels $(BUILD)/emu/nvcc/test_cublaslt $(BUILD)/emu/nvcc/test_wmma $(BUILD)/emu/nvcc/test_streams
 $(BUILD)/emu/nvcc/test_%: tests/emu/test_%.cu tests/emu/check.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) $< -o $@ $(NVCC_LIBS)

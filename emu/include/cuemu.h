@@ -16,6 +16,7 @@
 #include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -77,8 +78,13 @@ struct LaunchConfig {
     size_t smem;
     cudaStream_t stream;
 };
-// Runs body(ctx) once per CUDA thread of the grid; returns when all have finished.
+// Runs body(ctx) once per CUDA thread of the grid; returns when all have finished. The
+// configuration must have passed submit_launch's checks.
 void launch(const LaunchConfig& cfg, void (*body)(void*), void* ctx);
+// A launch at its call: a bad configuration sets cudaGetLastError's error and runs nothing
+// (as on the GPU, where the launch reports it); otherwise `run` goes on cfg.stream's queue
+// and runs when the stream gets to it (emu/README.md, "Streams").
+void submit_launch(const LaunchConfig& cfg, std::function<void()> run);
 
 // A launch waiting for its arguments. `call` is a generic lambda that calls the kernel
 // by name, so templates whose parameters are deduced from the arguments work too.
@@ -96,14 +102,19 @@ struct Launcher {
     }
     template <typename... A>
     void operator()(A&&... a) const {
-        std::tuple<std::decay_t<A>...> args(std::forward<A>(a)...);  // copied at launch time
-        Ctx<decltype(args)> ctx{&call, &args};
-        launch(cfg, &Launcher::body<decltype(args)>, &ctx);
+        using Args = std::tuple<std::decay_t<A>...>;
+        // The arguments and the configuration are copied now, at the launch; the kernel
+        // runs when its stream gets to it, maybe after the caller changed them.
+        submit_launch(cfg, [cfg = cfg, call = call, args = Args(std::forward<A>(a)...)]() mutable {
+            Ctx<Args> ctx{&call, &args};
+            launch(cfg, &Launcher::body<Args>, &ctx);
+        });
     }
 };
 
 // What nvcc-emu turns `k<<<g, b, smem, stream>>>(args)` into:
-//   ::cuemu::make_launch("k", [&](auto... a) { k(a...); }, g, b, smem, stream)(args)
+//   ::cuemu::make_launch("k", [=](auto... a) { k(a...); }, g, b, smem, stream)(args)
+// (by copy: a kernel named through a local function pointer outlives its scope in a queue)
 template <typename F>
 Launcher<F> make_launch(const char* name, F call, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t stream = 0) {
     return Launcher<F>{LaunchConfig{name, grid, block, smem, stream}, call};
@@ -144,7 +155,7 @@ static constexpr int warpSize = 32;
 
 // Launch forms for source that spells them out (the driver's rewrite needs neither).
 #define CU_LAUNCH(grid, block, smem, stream, ...) \
-    ::cuemu::make_launch(#__VA_ARGS__, [&](auto... cuemu_a) { __VA_ARGS__(cuemu_a...); }, grid, block, smem, stream)
+    ::cuemu::make_launch(#__VA_ARGS__, [=](auto... cuemu_a) { __VA_ARGS__(cuemu_a...); }, grid, block, smem, stream)
 #define CU_EXTERN_SHARED(T, name) T* const name = reinterpret_cast<T*>(::cuemu::dynamic_smem())
 
 // cuda_runtime.h keeps these C++ overloads for nvcc only; kernels are plain functions here.

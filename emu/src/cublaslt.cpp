@@ -19,6 +19,8 @@
 #include <cuda_bf16.h>
 #include <cblas.h>
 
+#include "runtime_state.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -236,31 +238,10 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
     return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha_p, const void* Ap,
-                              cublasLtMatrixLayout_t al, const void* Bp, cublasLtMatrixLayout_t bl, const void* beta_p,
-                              const void* Cp, cublasLtMatrixLayout_t cl, void* Dp, cublasLtMatrixLayout_t dl,
-                              const cublasLtMatmulAlgo_t* algo, void*, size_t, cudaStream_t) {
-    const Desc& d = *(Desc*)desc;
-    const Layout &A = *(Layout*)al, &B = *(Layout*)bl, &C = *(Layout*)cl, &D = *(Layout*)dl;
-    cublasStatus_t s = check(d, A, B, C, D);
-    if (s != CUBLAS_STATUS_SUCCESS) return s;
-    // the pointers against the alignment the algorithm was chosen for
-    const void* ptrs[4] = {Ap, Bp, Cp, Dp};
-    static const char* names[4] = {"A", "B", "C", "D"};
-    if (algo && algo->data[0] != kAlgoMagic) return unsupported("algorithm not from cublasLtMatmulAlgoGetHeuristic");
-    for (int i = 0; i < 4; i++) {
-        const uint64_t need = algo ? algo->data[1 + i] : kDefaultAlign;
-        if ((uintptr_t)ptrs[i] % need != 0) {
-            fprintf(stderr, "cuemu cuBLASLt: not supported: matrix %s at %p is not %llu-byte aligned "
-                    "(the MIN_ALIGNMENT_%s_BYTES its algorithm was chosen for)\n",
-                    names[i], ptrs[i], (unsigned long long)need, names[i]);
-            return CUBLAS_STATUS_NOT_SUPPORTED;
-        }
-    }
-    const bool uses_aux = d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX || d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS ||
-                          d.epilogue == CUBLASLT_EPILOGUE_DGELU || d.epilogue == CUBLASLT_EPILOGUE_DGELU_BGRAD;
-    if (uses_aux && (uintptr_t)d.aux % 16 != 0) return unsupported("epilogue aux pointer not 16-byte aligned");
-    float alpha = *(const float*)alpha_p, beta = *(const float*)beta_p;
+namespace {
+// D = epilogue(alpha op(A) op(B) + beta C), for a matmul `check` accepted.
+void matmul(const Desc& d, const Layout& A, const Layout& B, const Layout& C, const Layout& D, float alpha, float beta,
+            const void* Ap, const void* Bp, const void* Cp, void* Dp) {
     int m = (int)D.rows, n = (int)D.cols, k = (int)(d.ta == CUBLAS_OP_N ? A.cols : A.rows);
     cudaDataType_t bias_type = d.bias_type == -1 ? D.type : (cudaDataType_t)d.bias_type;
     cudaDataType_t aux_type = d.aux_type == -1 ? D.type : (cudaDataType_t)d.aux_type;
@@ -305,5 +286,37 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) store(Dp, D.type, base + (size_t)j * D.ld + i, out[(size_t)j * m + i]);
     }
+}
+}  // namespace
+
+cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha_p, const void* Ap,
+                              cublasLtMatrixLayout_t al, const void* Bp, cublasLtMatrixLayout_t bl, const void* beta_p,
+                              const void* Cp, cublasLtMatrixLayout_t cl, void* Dp, cublasLtMatrixLayout_t dl,
+                              const cublasLtMatmulAlgo_t* algo, void*, size_t, cudaStream_t stream) {
+    const Desc d = *(Desc*)desc;
+    const Layout A = *(Layout*)al, B = *(Layout*)bl, C = *(Layout*)cl, D = *(Layout*)dl;
+    cublasStatus_t s = check(d, A, B, C, D);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+    // the pointers against the alignment the algorithm was chosen for
+    const void* ptrs[4] = {Ap, Bp, Cp, Dp};
+    static const char* names[4] = {"A", "B", "C", "D"};
+    if (algo && algo->data[0] != kAlgoMagic) return unsupported("algorithm not from cublasLtMatmulAlgoGetHeuristic");
+    for (int i = 0; i < 4; i++) {
+        const uint64_t need = algo ? algo->data[1 + i] : kDefaultAlign;
+        if ((uintptr_t)ptrs[i] % need != 0) {
+            fprintf(stderr, "cuemu cuBLASLt: not supported: matrix %s at %p is not %llu-byte aligned "
+                    "(the MIN_ALIGNMENT_%s_BYTES its algorithm was chosen for)\n",
+                    names[i], ptrs[i], (unsigned long long)need, names[i]);
+            return CUBLAS_STATUS_NOT_SUPPORTED;
+        }
+    }
+    const bool uses_aux = d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX || d.epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS ||
+                          d.epilogue == CUBLASLT_EPILOGUE_DGELU || d.epilogue == CUBLASLT_EPILOGUE_DGELU_BGRAD;
+    if (uses_aux && (uintptr_t)d.aux % 16 != 0) return unsupported("epilogue aux pointer not 16-byte aligned");
+    // Descriptors, layouts and the host scalars are read now (the caller may change or destroy
+    // them once the call returns); the matrices when the stream runs the matmul.
+    float alpha = *(const float*)alpha_p, beta = *(const float*)beta_p;
+    if (cuemu::enqueue(stream, [=] { matmul(d, A, B, C, D, alpha, beta, Ap, Bp, Cp, Dp); }) != cudaSuccess)
+        return CUBLAS_STATUS_INVALID_VALUE;
     return CUBLAS_STATUS_SUCCESS;
 }

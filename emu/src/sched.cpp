@@ -468,7 +468,7 @@ unsigned active_mask() {
 
 void* dynamic_smem() { return tls_block->smem; }
 
-void launch(const LaunchConfig& cfg, void (*body)(void*), void* ctx) {
+void submit_launch(const LaunchConfig& cfg, std::function<void()> run) {
     if (tls_block) {
         fprintf(stderr, "cuemu: kernel %s launched from device code: dynamic parallelism is not emulated\n", cfg.name);
         abort();
@@ -485,6 +485,14 @@ void launch(const LaunchConfig& cfg, void (*body)(void*), void* ctx) {
         set_last_error(cudaErrorInvalidValue);
         return;
     }
+    cudaError_t e = enqueue(cfg.stream, std::move(run));
+    if (e != cudaSuccess) set_last_error(e);
+}
+
+void launch(const LaunchConfig& cfg, void (*body)(void*), void* ctx) {
+    dim3 g = cfg.grid, bl = cfg.block;
+    unsigned long long nthreads = (unsigned long long)bl.x * bl.y * bl.z;
+    unsigned long long nblocks = (unsigned long long)g.x * g.y * g.z;
     auto run = [&](unsigned long long lo, unsigned long long step) {
         Worker& w = worker();
         grow_pool(w, (unsigned)nthreads);
