@@ -260,6 +260,19 @@ __global__ void bias_backward_finish_kernel(floatX* dbias, const float* part, in
     dbias[o] = from_float<floatX>(to_float(dbias[o]) + s);
 }
 
+// dbias += column sums of dout (N rows of OUT columns, row stride ldo); scratch holds
+// bias_backward_scratch_floats(N, OUT) floats. matmul_backward's bias gradient (and the
+// kernel lab's entry point to it, dev/cuda/bias_backward.cu).
+inline void bias_backward(floatX* dbias, const floatX* dout, int ldo, float* scratch, int N, int OUT,
+                          cudaStream_t stream = 0) {
+    const int block = 128, chunks = ceil_div(N, BIAS_BWD_ROWS);
+    bias_backward_partial_kernel<<<dim3(ceil_div(ceil_div(OUT, BIAS_S), block), chunks), block, 0, stream>>>(
+        scratch, dout, ldo, N, OUT, rows_vec_ok(dout, ldo));
+    CUDA_CHECK_LAUNCH();
+    bias_backward_finish_kernel<<<ceil_div(OUT, block), block, 0, stream>>>(dbias, scratch, chunks, OUT);
+    CUDA_CHECK_LAUNCH();
+}
+
 // Accumulates dinp += dout w (or writes dinp = dout w with dinp_overwrite: beta = 0, a
 // first write that needs no memset), dw += dout^T inp, dbias += column sums of dout. dinp
 // and dbias may be nullptr; scratch holds bias_backward_scratch_floats(N, OUT) floats.
@@ -270,12 +283,5 @@ inline void matmul_backward(floatX* dinp, floatX* dw, floatX* dbias, const float
         lt_matmul(dinp, IN, w, IN, false, dout, ldo, false, IN, N, OUT, dinp_overwrite ? 0.0f : 1.0f, nullptr,
                   nullptr, stream);
     lt_matmul(dw, IN, inp, IN, false, dout, ldo, true, IN, OUT, N, 1.0f, nullptr, nullptr, stream);
-    if (dbias) {
-        const int block = 128, chunks = ceil_div(N, BIAS_BWD_ROWS);
-        bias_backward_partial_kernel<<<dim3(ceil_div(ceil_div(OUT, BIAS_S), block), chunks), block, 0, stream>>>(
-            scratch, dout, ldo, N, OUT, rows_vec_ok(dout, ldo));
-        CUDA_CHECK_LAUNCH();
-        bias_backward_finish_kernel<<<ceil_div(OUT, block), block, 0, stream>>>(dbias, scratch, chunks, OUT);
-        CUDA_CHECK_LAUNCH();
-    }
+    if (dbias) bias_backward(dbias, dout, ldo, scratch, N, OUT, stream);
 }

@@ -42,16 +42,11 @@ int main(int argc, char** argv) {
             classifier(nullptr, d_l, d_tg, (float)dloss, true, N, V, Vp, d_lse, true);
         }
     };
-    std::vector<int> passed;
-    for (int v = 1; v <= 2; v++) {
-        if (a.version && a.version != v) continue;
-        const int before = g_failed;
+    const std::vector<int> passed = lab_validate(a, 2, [&](int v) {
         reset();
         CUDA_CHECK(cudaMemset(d_loss, 0xFF, N * sizeof(float)));
         run(v);
-        char what[96];
-        snprintf(what, sizeof what, "%s: losses", NAMES[v]);
-        CHECK_CLOSE(from_dev(d_loss, N), losses, 2e-5, what);
+        LAB_CLOSE(from_dev(d_loss, N), losses, 2e-5, NAMES[v], "losses");
         // dlogits judged against the largest |reference| (they are O(1/N))
         const Vd got = from_dev(d_l, NV);
         double m = 0, e = 0;
@@ -61,18 +56,12 @@ int main(int argc, char** argv) {
         }
         CHECK(e <= tol(2) * m, "%s: dlogits max err %.3g of max |ref| %.3g", NAMES[v], e, m);
         printf("  %s: dlogits max err %.3g (%.2g of max |ref|)\n", NAMES[v], e, e / m);
-        if (g_failed == before) passed.push_back(v);
-    }
-    if (a.validate_only || dev.emulated) {
-        printf("timing skipped: %s\n", a.validate_only ? "--validate-only" : "emulated device (host time means nothing for a GPU)");
-        return summary();
-    }
+    });
+    if (lab_skip_timing(a, dev)) return summary();
     // the least a step must move: read the logits once, write the gradient once
     const double bytes = 2.0 * sizeof(floatX) * NV + 8.0 * N, flops = 13.0 * NV;
-    lab_print_roofline_basis(dev, flops, bytes);
-    lab_print_header();
     // each repeat overwrites the logits with their gradient; the values stay finite, and
     // the work per launch does not depend on them
-    for (int v : passed) lab_print_timing(dev, NAMES[v], lab_time_ms([&] { run(v); }, a.repeats), flops, bytes);
+    lab_time_part(dev, a, "forward + backward", flops, bytes, passed, NAMES, run);
     return summary();
 }

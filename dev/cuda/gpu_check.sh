@@ -16,8 +16,10 @@
 #              on the GPU (FP32 and BF16): bitwise identical losses
 #   resume     BF16 run stopped after step 5 and resumed: main.log byte for byte
 #   dev_cuda   every dev/cuda program (BF16): validation and timings (ms, TFLOP/s, GB/s, %
-#              roofline); attention and the LN site at GPT-2 Small's shape (B 8, T 1024, NH 12)
-#              and XL's (B 4, T 1024, NH 25), the classifier on 1024 rows of GPT-2's vocabulary
+#              roofline); attention and the row-based memory-bound ops (LN site, encoder,
+#              residual, GELU, bias gradient, aux loss) at GPT-2 Small's shape (B 8, T 1024,
+#              NH 12) and XL's (B 4, T 1024, NH 25), the classifier on 1024 rows of GPT-2's
+#              vocabulary, AdamW and the global norm on GPT-2 Small's 124475904 parameters
 #   mfu        tokens/s and MFU: GPT-2 Small shapes (d12, T=1024) and a 2-layer XL-width model
 # Environment:
 #   GPU_CHECK_ONLY=part,part  run only these parts (each builds what it needs)
@@ -178,14 +180,16 @@ part_dev_cuda() {
     [ -x "$p" ] || [ "$DRY" = 1 ] || continue
     n=$(basename "$p")
     case $n in
-      attention_* | ln_*) shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
+      attention_* | ln_* | encoder_* | residual_* | gelu_* | bias_backward_* | aux_loss_*)
+        shapes=("-b 8 -t 1024 -n 12" "-b 4 -t 1024 -n 25") ;;
       classifier_*) shapes=("-b 1 -t 1024") ;;  # 1024 rows of 50304 logits (the CPU oracle is in double)
+      adamw_* | global_norm_*) shapes=("-p 124475904") ;;  # GPT-2 Small's parameters (vocabulary padded)
       *) shapes=("") ;;
     esac
     for shape in "${shapes[@]}"; do
       tag=$n$(echo "$shape" | tr -d ' -')
       check "dev/cuda $n ${shape:-(default shape)}: every version validated, timed" log dev-cuda-$tag.out $p all $shape
-      [ "$DRY" = 1 ] || grep -E '^  (version|v[0-9])|roofline' "$W/dev-cuda-$tag.out" | grep -v 'max err' \
+      [ "$DRY" = 1 ] || grep -E '^  (version|v[0-9])|roofline' "$W/dev-cuda-$tag.out" | grep -vE 'max err|rel err|not a neighbour' \
         | sed "s/^/  $tag: /" | tee -a "$SUMMARY"
     done
   done

@@ -46,33 +46,18 @@ int main(int argc, char** argv) {
     f.T = a.T;
     f.C = C;
     auto run = [&](int v) { v == 1 ? ln_forward_v1(f) : ln_path_forward(f); };
-    std::vector<int> passed;
-    for (int v = 1; v <= 2; v++) {
-        if (a.version && a.version != v) continue;
-        const int before = g_failed;
+    const std::vector<int> passed = lab_validate(a, 2, [&](int v) {
         CUDA_CHECK(cudaMemset(d_out, 0xFF, NC * sizeof(floatX)));  // NaN where nothing is written
         CUDA_CHECK(cudaMemset(d_x, 0xFF, NC * sizeof(floatX)));
         run(v);
-        char what[96];
-        snprintf(what, sizeof what, "%s: residual sum", NAMES[v]);
-        CHECK_CLOSE(from_dev(d_x, NC), x, tol(2), what);
-        snprintf(what, sizeof what, "%s: normalised output", NAMES[v]);
-        CHECK_CLOSE(from_dev(d_out, NC), want, tol(2), what);
-        snprintf(what, sizeof what, "%s: mean, rstd", NAMES[v]);
-        CHECK_CLOSE(from_dev(d_mean, N), mean, 1e-5, what);
-        CHECK_CLOSE(from_dev(d_rstd, N), rstd, 1e-4, what);
-        printf("  %-44s residual max err %.3g, output max err %.3g (tolerance %.3g)\n", NAMES[v],
-               max_err(from_dev(d_x, NC), x), max_err(from_dev(d_out, NC), want), tol(2));
-        if (g_failed == before) passed.push_back(v);
-    }
-    if (a.validate_only || dev.emulated) {
-        printf("timing skipped: %s\n", a.validate_only ? "--validate-only" : "emulated device (host time means nothing for a GPU)");
-        return summary();
-    }
+        LAB_CLOSE(from_dev(d_x, NC), x, tol(2), NAMES[v], "residual sum");
+        LAB_CLOSE(from_dev(d_out, NC), want, tol(2), NAMES[v], "normalised output");
+        LAB_CLOSE(from_dev(d_mean, N), mean, 1e-5, NAMES[v], "mean");
+        LAB_CLOSE(from_dev(d_rstd, N), rstd, 1e-4, NAMES[v], "rstd");
+    });
+    if (lab_skip_timing(a, dev)) return summary();
     // reads x, b; writes the sum and the output (gamma, beta and the stats are small)
     const double bytes = sizeof(floatX) * 4.0 * NC + 12.0 * N, flops = 10.0 * NC;
-    lab_print_roofline_basis(dev, flops, bytes);
-    lab_print_header();
-    for (int v : passed) lab_print_timing(dev, NAMES[v], lab_time_ms([&] { run(v); }, a.repeats), flops, bytes);
+    lab_time_part(dev, a, "forward", flops, bytes, passed, NAMES, run);
     return summary();
 }

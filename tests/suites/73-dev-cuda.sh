@@ -8,9 +8,14 @@
 #     and v1's forward (v1's backward takes 50-90 s there; v3 and v4 at T 1024 are the
 #     trainer's dispatch, run by suite 70)
 #   CUEMU_SCHEDULE=reverse: T 64 with NH 12 and 25, T 130 (three tiles) with NH 12
-# The LN site forward and the classifier (issue 12), v1 and v2, both precisions.
-# Then the flash kernels built broken (a barrier left out; a causal mask one key too far)
-# must FAIL the same validation (T 130, NH 12).
+# Issue 12's memory-bound kernels, v1 (before) and v2 (kernels/), both precisions: the LN
+# site forward and backward, encoder, residual, GELU, bias gradient and aux loss at GPT-2
+# Small's width (C 768) under CUEMU_SCHEDULE=forward and at an odd width (C 15: scalar
+# tails, no 128-bit path) under reverse; the classifier on GPT-2's vocabulary; AdamW and
+# the global norm on 1000003 parameters (forward) and 4099 (reverse).
+# Then builds broken on purpose must FAIL the same validation: the flash kernels (a barrier
+# left out; a causal mask one key too far; T 130, NH 12) and the aux loss's v1 backward (its
+# factor 2 left out).
 # Timing is skipped under the emulator (the programs say so); --validate-only is passed too.
 # needs: dev-cuda-emu
 set -u
@@ -31,7 +36,7 @@ lab() {
   if [ ! -x $D/emu/$bin ]; then bad "$D/emu/$bin missing (make dev-cuda-emu)"; return; fi
   if CUEMU_SCHEDULE=$sched OMP_NUM_THREADS=$thr $D/emu/$bin "$@" --validate-only > $log 2>&1 \
      && grep -q 'timing skipped' $log; then
-    ok "$bin $* ($sched): $(grep -c 'max err' $log) tensors within tolerance, $(grep -c '^SKIP' $log) versions skipped"
+    ok "$bin $* ($sched): $(grep -cE '(max|rel) err' $log) tensors within tolerance, $(grep -c '^SKIP' $log) versions skipped"
   else bad "$bin $* ($sched)"; grep -E 'FAIL|cuemu|error' $log | head -5; fi
 }
 for prec in fp32 bf16; do
@@ -48,13 +53,22 @@ done
 
 lab attention_forward_bf16 forward 2 1 -b 2 -t 1024 -n 12
 
-# issue 12's programs: the LN site forward (v1 before, v2 the trainer's 128-bit kernel) at
-# GPT-2 Small's width and at an odd width (C = 15: scalar tails, no 128-bit path), and the
-# classifier (v1 three passes, v2 two) on 8 rows of GPT-2's 50257-word vocabulary
+# issue 12's programs (v1 before, v2 the trainer's 128-bit kernels) at GPT-2 Small's width
+# and at an odd width (C = 15: scalar tails, no 128-bit path); the bias gradient over 300
+# rows (two row chunks of its partial sums); the classifier (v1 three passes, v2 two) on 8
+# rows of GPT-2's 50257-word vocabulary; AdamW and the global norm on an odd count
 for prec in fp32 bf16; do
-  lab ln_forward_$prec forward 2 all -b 2 -t 64 -n 12
-  lab ln_forward_$prec reverse 1 all -b 2 -t 37 -n 3 -s 5
+  for op in ln_forward ln_backward encoder residual gelu aux_loss; do
+    lab ${op}_$prec forward 2 all -b 2 -t 64 -n 12
+    lab ${op}_$prec reverse 1 all -b 2 -t 37 -n 3 -s 5
+  done
+  lab bias_backward_$prec forward 2 all -b 3 -t 100 -n 12
+  lab bias_backward_$prec reverse 1 all -b 3 -t 100 -n 3 -s 5
   lab classifier_$prec forward 2 all -b 1 -t 8
+  for op in adamw global_norm; do
+    lab ${op}_$prec forward 2 all -p 1000003
+    lab ${op}_$prec reverse 1 all -p 4099
+  done
 done
 
 # the broken flash kernels must fail: exit 1 with FAIL lines naming v3. The wrong mask under
@@ -75,4 +89,12 @@ for op in attention_forward attention_backward; do
 done
 broken attention_backward barrier reverse 1
 broken attention_backward barrier random:1 1
+# the aux loss with its v1 backward's factor 2 left out: v1 fails (on dh only), v2 passes
+bin=$D/emu/aux_loss_bf16_broken_aux log=$LOG/aux_loss_broken_aux.log
+if [ ! -x $bin ]; then bad "$bin missing (make dev-cuda-emu)"
+elif CUEMU_SCHEDULE=forward OMP_NUM_THREADS=2 $bin all -b 2 -t 64 -n 12 --validate-only > $log 2>&1; then
+  bad "aux_loss with v1's backward broken passed its validation"
+elif [ "$(grep -c '^FAIL' $log)" = 1 ] && grep -q '^FAIL.*v1 scalar.*dh' $log; then
+  ok "aux_loss with v1's backward broken fails: one FAIL line, v1's dh"
+else bad "aux_loss broken: expected one FAIL line naming v1's dh"; grep -E '^FAIL' $log | head -3; fi
 report dev-cuda
