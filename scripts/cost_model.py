@@ -5,7 +5,10 @@ No GPU measured any of this. Each kernel launch of one micro-step (the calls gpt
 makes for B sequences of T tokens) and of the once-per-step work (zero_grad, gradient
 all-reduce, global norm, AdamW) gets its FLOPs and DRAM bytes; its time is a roofline with a
 stated efficiency per kernel class (ASSUME) on a GPU of GPUS, plus a fixed per-launch cost; the
-host's issue time per micro-step (launches, cuBLASLt calls, the forward's sync) runs beside it.
+host's issue time per micro-step (launches, cuBLASLt calls) runs beside it. Since issue 10 the
+host waits for the GPU once per optimizer step and each layer's gradient all-reduce runs beside
+the last micro-step's backward (ASSUME sync_per_step, overlap; the ladder's first rows turn
+them off).
 
     scripts/cost_model.py                      # the issue-9 targets: paper-b-small on 1 GPU, paper-b-xl on 8
     scripts/cost_model.py --kernels            # the same plus the per-kernel table of each
@@ -55,7 +58,12 @@ ASSUME = dict(
     launch_us=1.0,      # GPU-side fixed cost per kernel (ramp-up and tail between launches)
     host_launch_us=3.0,  # host time to issue one kernel or memset
     host_gemm_us=3.0,   # host time per cuBLASLt call: a cached plan (12 with a heuristic query per call)
-    sync_us=80.0,       # per micro-step: GPU idle around the forward's loss sync and the next inputs
+    sync_us=80.0,       # GPU idle around one host wait (the loss read back, the next inputs uploaded)
+    sync_per_step=1,    # 1: one host wait per optimizer step (issue 10); 0: one per micro-step (before)
+    overlap=1,          # 1: each layer's gradient all-reduce runs beside the last micro-step's
+                        #    backward (issue 10, -z 0); only what outlasts the backward is exposed,
+                        #    plus wte/wpe/lnf, reduced after the encoder backward. 0: after it
+    bwd_share=2.0 / 3,  # the backward's share of a micro-step's GPU time (twice the forward's FLOPs)
     memsets=1,          # 1: only dqkv is zeroed (attention's backward accumulates); 2: every
                         #    activation gradient zeroed before an accumulating first write (before issue 12)
     bias_kernel=1,      # 1: bias gradients by our column-sum kernels (a re-read of every dout)
@@ -65,10 +73,12 @@ ASSUME = dict(
 # previous one (--ladder). The first is the trainer as it stands.
 LADDER = [
     ("issue 9's BF16 trainer (flash attention, GELU epilogue; scalar loads, memsets, a heuristic per GEMM)",
-     dict(vec=0, memsets=2, host_gemm_us=12.0, gelu_fused=1)),
+     dict(vec=0, memsets=2, host_gemm_us=12.0, gelu_fused=1, sync_per_step=0, overlap=0)),
     ("+ 128-bit loads in every memory-bound kernel (issue 12)", dict(vec=1)),
     ("+ first writes with beta=0 / overwrite: only dqkv's memset left (issue 12)", dict(memsets=1)),
     ("+ cached cuBLASLt plans (issue 12)", dict(host_gemm_us=3.0)),
+    ("+ one host wait per step, per-layer all-reduce beside the last backward (issue 10)",
+     dict(sync_per_step=1, overlap=1)),
     ("+ GELU by our kernel until a GPU confirms the epilogue: the trainer as it stands (issue 12)",
      dict(gelu_fused=0)),
     ("+ the GELU epilogue back, once gpu-check shows it matches", dict(gelu_fused=1)),
@@ -200,8 +210,13 @@ def per_step(m, gpus, e=2):
         # AdamW, bf16 build: reads param, grad, m, v, master (2e + 12), writes param, m, v, master (e + 12)
         spread("adamw (all tensors)", "mem_vec" if ASSUME["vec"] else "mem", 12.0 * P, (3 * e + 24) * P, 16),
     ]
-    if gpus > 1:
-        calls.append(Call("NCCL all-reduce of bf16 gradients", "nccl", 0, e * P * 2.0 * (gpus - 1) / gpus))
+    if gpus > 1:  # ring all-reduce: each GPU sends and receives 2 (g-1)/g of the bytes
+        ring = 2.0 * (gpus - 1) / gpus
+        layers = m.L * (12 * m.C * m.C + 13 * m.C)  # the per-layer tensors; the rest: wte, wpe, lnf
+        calls.append(Call("NCCL all-reduce of the layers' gradients" +
+                          (" (beside the last backward; only what outlasts it counts)" if ASSUME["overlap"] else ""),
+                          "nccl", 0, e * layers * ring))
+        calls.append(Call("NCCL all-reduce of wte, wpe, lnf gradients", "nccl_rest", 0, e * (P - layers) * ring))
     return calls
 
 
@@ -230,7 +245,7 @@ def call_time(c, g):
         t = c.bytes / (hbm * ASSUME["mem_vec"])
     elif c.kind == "memset":
         t = c.bytes / (hbm * ASSUME["memset"])
-    elif c.kind == "nccl":
+    elif c.kind in ("nccl", "nccl_rest"):
         return c.bytes / g["busbw"]
     else:
         t = 0.0
@@ -240,7 +255,7 @@ def call_time(c, g):
 def total(calls, g):
     """(GPU seconds, launches, FLOPs, bytes) of a list of calls (each counted c.count times)."""
     t = sum(call_time(c, g) * c.count for c in calls if c.count)
-    n = sum(c.count for c in calls if c.kind != "nccl")
+    n = sum(c.count for c in calls if not c.kind.startswith("nccl"))
     return t, n, sum(c.flops for c in calls if c.count), sum(c.bytes for c in calls if c.count)
 
 
@@ -270,9 +285,14 @@ def estimate(name, tokens, B, T, gpus, gname, show_kernels=False):
     gpu_ms, launches, flops_ms, bytes_ms = total(ms_calls, g)
     ngemm = sum(c.count for c in ms_calls if c.kind == "gemm")
     host_ms = (launches - ngemm) * ASSUME["host_launch_us"] * 1e-6 + ngemm * ASSUME["host_gemm_us"] * 1e-6
-    micro = max(gpu_ms, host_ms) + ASSUME["sync_us"] * 1e-6
-    gpu_st, _, _, _ = total(st_calls, g)
-    step = accum * micro + gpu_st
+    micro = max(gpu_ms, host_ms) + (0 if ASSUME["sync_per_step"] else ASSUME["sync_us"] * 1e-6)
+    gpu_st, _, _, _ = total([c for c in st_calls if c.kind != "nccl"], g)
+    if ASSUME["overlap"]:  # the layers' reduction hides behind the last backward as far as it lasts
+        nccl = [c for c in st_calls if c.kind == "nccl"]
+        gpu_st += max(0.0, sum(call_time(c, g) for c in nccl) - ASSUME["bwd_share"] * gpu_ms)
+    else:
+        gpu_st += total([c for c in st_calls if c.kind == "nccl"], g)[0]
+    step = accum * micro + gpu_st + (ASSUME["sync_us"] * 1e-6 if ASSUME["sync_per_step"] else 0)
     mfu_flops = m.mfu_flops_per_token() * tokens / gpus
     mfu = mfu_flops / step / g["bf16"]
     mem = state_bytes(m) + B * activation_bytes_per_seq(m)
