@@ -4,6 +4,8 @@
 //   ./ln_forward [VERSION|all] [-b B] [-t T] [-n NH] [-s HS] [-r REPEATS] [--validate-only]
 // v1: before issue 12 (dev/cuda/ln_forward_v1.cuh, scalar 16-bit accesses)
 // v2: kernels/ln_path.cuh (16-byte chunks, streaming loads of the residual addends)
+// Beside them, -r 2's recompute (ln_path_recompute: the outputs again from the stored sum,
+// means and rstds): it must give v2's output bit for bit, and is timed as its own part.
 #include "cpu/layernorm.h"
 #include "cpu/residual.h"
 #include "dev/cuda/lab.h"
@@ -55,9 +57,26 @@ int main(int argc, char** argv) {
         LAB_CLOSE(from_dev(d_mean, N), mean, 1e-5, NAMES[v], "mean");
         LAB_CLOSE(from_dev(d_rstd, N), rstd, 1e-4, NAMES[v], "rstd");
     });
+    // -r 2: after v2's forward, the recompute writes the same output bytes into another buffer
+    floatX* d_out2 = dev_alloc<floatX>(NC);
+    LNSiteForward fr = f;
+    fr.p1.out = d_out2;
+    fr.obs = nullptr;  // the recompute observes nothing (it must not need these either)
+    fr.obs_partial = nullptr;
+    ln_path_forward(f);
+    CUDA_CHECK(cudaMemset(d_out2, 0xFF, NC * sizeof(floatX)));
+    ln_path_recompute(fr);
+    const bool same = lab_same_bits(to_host(d_out, NC), to_host(d_out2, NC));
+    CHECK(same, "recompute (-r 2): output differs from v2's forward [%s]", PRECISION_NAME);
+    printf("  %-44s %-24s %s\n", "recompute (-r 2, kernels/)", "output vs v2's", same ? "bit for bit" : "DIFFERS");
     if (lab_skip_timing(a, dev)) return summary();
     // reads x, b; writes the sum and the output (gamma, beta and the stats are small)
     const double bytes = sizeof(floatX) * 4.0 * NC + 12.0 * N, flops = 10.0 * NC;
     lab_time_part(dev, a, "forward", flops, bytes, passed, NAMES, run);
+    // the recompute reads the stored sum and writes the output (and reads mean, rstd)
+    static const char* const RNAMES[] = {"", "", "recompute (-r 2, kernels/)"};
+    if (same)
+        lab_time_part(dev, a, "recompute", 5.0 * NC, sizeof(floatX) * 2.0 * NC + 8.0 * N, {2}, RNAMES,
+                      [&](int) { ln_path_recompute(fr); });
     return summary();
 }
