@@ -302,6 +302,26 @@ int main(int argc, char** argv) {
               "queued work runs at exit (exit status %d, output: %s)", rc, out.c_str());
     }
 
+    // 13. cudaMemGetInfo follows what the program holds on the device (the trainer's leak
+    // test, test_gpt2, relies on it): 64 MiB of device memory lower free by 64 MiB, pinned
+    // host memory does not, and cudaFree gives it back
+    {
+        const size_t MiB64 = 64ull << 20;
+        size_t f0 = 0, f1 = 0, f2 = 0, f3 = 0, total = 0;
+        CUDA_OK(cudaMemGetInfo(&f0, &total));
+        void *d = nullptr, *p = nullptr;
+        CUDA_OK(cudaMalloc(&d, MiB64));
+        CUDA_OK(cudaMemGetInfo(&f1, &total));
+        CUDA_OK(cudaMallocHost(&p, MiB64));
+        CUDA_OK(cudaMemGetInfo(&f2, &total));
+        CUDA_OK(cudaFree(d));
+        CUDA_OK(cudaFreeHost(p));
+        CUDA_OK(cudaMemGetInfo(&f3, &total));
+        CHECK(f0 - f1 == MiB64 && f2 == f1 && f3 == f0 && total > f0,
+              "cudaMemGetInfo: free %zu, after cudaMalloc %zu, after cudaMallocHost %zu, after freeing %zu (of %zu)",
+              f0, f1, f2, f3, total);
+    }
+
     CUDA_OK(cudaFreeHost(h));
     for (int* q : {x, y, z, tmp}) CUDA_OK(cudaFree(q));
     for (cudaEvent_t q : {e, e2, t0, t1}) CUDA_OK(cudaEventDestroy(q));
