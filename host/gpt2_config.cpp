@@ -53,6 +53,8 @@ bool param_is_decayed(int t) {
            t == P_FCPROJW;
 }
 
+bool param_is_per_layer(int t) { return t != P_WTE && t != P_WPE && t != P_LNFW && t != P_LNFB; }
+
 void validate_config(const GPT2Config& c, const std::string& where) {
     const char* w = where.c_str();
     if (c.max_seq_len <= 0 || c.vocab_size <= 0 || c.padded_vocab_size <= 0 ||

@@ -29,6 +29,9 @@ size_t num_parameters(const GPT2Config& c);
 size_t param_offset(const GPT2Config& c, int t);
 // True for tensors that get weight decay: the 2-D ones (matmul weights and embeddings).
 bool param_is_decayed(int t);
+// True for the 12 tensors stored with the layers stacked (L times one layer's values);
+// false for wte, wpe, lnfw and lnfb.
+bool param_is_per_layer(int t);
 
 // Throws noln::Error naming `where` if the shape is impossible (non-positive sizes,
 // C not divisible by NH, Vp < V, sizes whose parameter count overflows).

@@ -168,6 +168,12 @@ struct LNState {
         // the EOT rule touches ln1v only, so it splits a block whose paths are otherwise equal
         return a.sigma != b.sigma || a.sigma_bos != b.sigma_bos || eot_special;
     }
+    // some layer's ln_1 is split (the V path's buffers are needed)
+    bool any_ln1_split() const {
+        for (int l = 0; l < L_; l++)
+            if (ln1_split(l)) return true;
+        return false;
+    }
 
 private:
     int L_ = 0;

@@ -137,8 +137,8 @@ std::vector<FreezeEvent> apply_schedule(const RemovalSchedule& s, int step, LNSt
 bool ln1_split_possible(const RemovalSchedule& s, const LNState& start, int64_t last_step, bool eot_special) {
     LNState st = start;
     st.eot_special = st.eot_special || eot_special;
+    if (st.any_ln1_split()) return true;
     for (int l = 0; l < st.num_layers(); l++) {
-        if (st.ln1_split(l)) return true;
         // the step at which the path freezes within the run (0: it does not)
         auto freezes = [&](PathKind k) {
             const int64_t at = s.step_for(k, l);

@@ -36,6 +36,11 @@ TEST_CASE("gpt2_config: tensor sizes and offsets in llm.c order", "[gpt2_config]
     for (int t : {P_WTE, P_WPE, P_QKVW, P_ATTPROJW, P_FCW, P_FCPROJW}) CHECK(param_is_decayed(t));
     for (int t : {P_LN1W, P_LN1B, P_QKVB, P_ATTPROJB, P_LN2W, P_LN2B, P_FCB, P_FCPROJB, P_LNFW, P_LNFB})
         CHECK_FALSE(param_is_decayed(t));
+    // per layer: exactly the tensors whose size above carries the factor L
+    for (int t : {P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_ATTPROJW, P_ATTPROJB, P_LN2W, P_LN2B, P_FCW, P_FCB, P_FCPROJW,
+                  P_FCPROJB})
+        CHECK(param_is_per_layer(t));
+    for (int t : {P_WTE, P_WPE, P_LNFW, P_LNFB}) CHECK_FALSE(param_is_per_layer(t));
 }
 
 TEST_CASE("gpt2_config: depth presets", "[gpt2_config]") {

@@ -206,7 +206,7 @@ TEST_CASE("ln1_split_possible against running the schedule step by step", "[sche
                 if (needs_calibration(s, step, ln, ema)) ema.calibrate(o, due_paths(s, step, ln));
                 apply_schedule(s, step, ln, ema);
                 apply_specials(0, eot_off, step, ln);
-                for (int l = 0; l < L; l++) split = split || ln.ln1_split(l);
+                split = split || ln.any_ln1_split();
                 ema.update(o, ln);
             }
             const bool predicted = ln1_split_possible(s, LNState(L), X, eot_off > 0);
