@@ -554,8 +554,7 @@ inline void GPT2CUDA::ensure_acts(int B, int T) {
 inline ActOptions GPT2CUDA::act_options() const {
     ActOptions o;
     o.recompute = recompute_;
-    o.ln1v = false;
-    for (int l = 0; l < cfg_.num_layers; l++) o.ln1v = o.ln1v || ln_.ln1_split(l);
+    o.ln1v = ln_.any_ln1_split();
     return o;
 }
 
@@ -667,25 +666,31 @@ inline long GPT2CUDA::queue_forward(const int* in, const int* tg, int B, int T, 
     B_ = B;
     T_ = T;
     ntargets_ = ntg;
-    // The uploads, through one of two pinned sets used in turn: inputs, targets and the
-    // encoder backward's grouping (built while the host holds the tokens), one block
-    if (tg) buckets_.build(in, (int)N);
-    const size_t nb = tg ? buckets_.tokens.size() : 0;
+    // The uploads, through one of two pinned sets used in turn, in one block: the inputs and,
+    // with targets, the targets and the encoder backward's grouping (built while the host
+    // holds the tokens)
+    struct Upload {
+        const int* src;
+        size_t n;
+        int* dst;
+    } ups[5] = {{in, (size_t)N, inputs_}};
+    int nup = 1;
+    if (tg) {
+        buckets_.build(in, (int)N);
+        ups[nup++] = {tg, (size_t)N, targets_};
+        ups[nup++] = {buckets_.tokens.data(), buckets_.tokens.size(), bk_tokens_};
+        ups[nup++] = {buckets_.start.data(), buckets_.start.size(), bk_start_};
+        ups[nup++] = {buckets_.pos.data(), buckets_.pos.size(), bk_pos_};
+    }
+    size_t total = 0;
+    for (int i = 0; i < nup; i++) total += ups[i].n;
     Staging& st = tok_stage_[tok_next_];
     tok_next_ ^= 1;
-    int* up = (int*)staging(st, (3 * (size_t)N + 2 * nb + 1) * sizeof(int), "the token uploads");
-    std::memcpy(up, in, N * sizeof(int));
-    CUDA_CHECK(cudaMemcpyAsync(inputs_, up, N * sizeof(int), cudaMemcpyHostToDevice, 0));
-    if (tg) {
-        int* x = up + N;
-        const std::vector<int>* parts[] = {nullptr, &buckets_.tokens, &buckets_.start, &buckets_.pos};
-        int* dst[] = {targets_, bk_tokens_, bk_start_, bk_pos_};
-        for (int i = 0; i < 4; i++) {
-            const size_t n = i ? parts[i]->size() : (size_t)N;
-            std::memcpy(x, i ? parts[i]->data() : tg, n * sizeof(int));
-            CUDA_CHECK(cudaMemcpyAsync(dst[i], x, n * sizeof(int), cudaMemcpyHostToDevice, 0));
-            x += n;
-        }
+    int* x = (int*)staging(st, total * sizeof(int), "the token uploads");
+    for (int i = 0; i < nup; i++) {
+        std::memcpy(x, ups[i].src, ups[i].n * sizeof(int));
+        CUDA_CHECK(cudaMemcpyAsync(ups[i].dst, x, ups[i].n * sizeof(int), cudaMemcpyHostToDevice, 0));
+        x += ups[i].n;
     }
     CUDA_CHECK(cudaEventRecord(st.copied, 0));
 
@@ -944,7 +949,7 @@ inline void GPT2CUDA::reduce_layer(int l) {
     if (!test_drops_wait("layer")) CUDA_CHECK(cudaStreamWaitEvent(reduce_stream_, grads_ready_[l], 0));
     NCCL_CHECK(ncclGroupStart());
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-        const bool outside = t == P_WTE || t == P_WPE || t == P_LNFW || t == P_LNFB;
+        const bool outside = !param_is_per_layer(t);
         if (outside != (l == L)) continue;
         const size_t n = outside ? sizes_[t] : sizes_[t] / L;
         floatX* g = grad(t) + (outside ? 0 : (size_t)l * n);
