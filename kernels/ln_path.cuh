@@ -96,6 +96,21 @@ constexpr int LN_FWD_THREADS = 256;  // 8 warps, one row each
 constexpr int LN_ROWS_PER_BLOCK = LN_FWD_THREADS / 32;
 inline int ln_forward_blocks(int N) { return ceil_div(N, LN_ROWS_PER_BLOCK); }
 
+// Thread 0 of a forward block, after the barrier: the block's sums of its rows' standard
+// deviations, over all its rows and over its position-0 rows (r % T == 0), into
+// obs_partial[2 block] and [2 block + 1] (ln_obs_finish_kernel adds up the blocks').
+__device__ inline void ln_obs_block_partial(float* obs_partial, const float* row_sd, int N, int T) {
+    float all = 0.0f, bos = 0.0f;
+    for (int k = 0; k < LN_ROWS_PER_BLOCK; k++) {
+        const int r = blockIdx.x * LN_ROWS_PER_BLOCK + k;
+        if (r >= N) break;
+        all += row_sd[k];
+        if (r % T == 0) bos += row_sd[k];
+    }
+    obs_partial[2 * blockIdx.x] = all;
+    obs_partial[2 * blockIdx.x + 1] = bos;
+}
+
 // obs_partial gets 2 floats per block: sum of sd over the block's rows, and over its
 // position-0 rows.
 __global__ void __launch_bounds__(LN_FWD_THREADS)
@@ -132,17 +147,7 @@ ln_path_forward_kernel(const LNSiteForward a, bool vec) {
     }
     if (lane == 0) row_sd[warp] = sd;
     __syncthreads();
-    if (threadIdx.x == 0) {
-        float all = 0.0f, bos = 0.0f;
-        for (int k = 0; k < LN_ROWS_PER_BLOCK; k++) {
-            const int r = blockIdx.x * LN_ROWS_PER_BLOCK + k;
-            if (r >= N) break;
-            all += row_sd[k];
-            if (r % T == 0) bos += row_sd[k];
-        }
-        a.obs_partial[2 * blockIdx.x] = all;
-        a.obs_partial[2 * blockIdx.x + 1] = bos;
-    }
+    if (threadIdx.x == 0) ln_obs_block_partial(a.obs_partial, row_sd, N, T);
 }
 
 // obs[0] = mean sd over all N tokens, obs[1] = mean over the N/T position-0 tokens.

@@ -50,17 +50,7 @@ ln_path_forward_v1_kernel(const LNSiteForward a) {
     }
     if (lane == 0) row_sd[warp] = sd;
     __syncthreads();
-    if (threadIdx.x == 0) {
-        float all = 0.0f, bos = 0.0f;
-        for (int k = 0; k < LN_ROWS_PER_BLOCK; k++) {
-            const int r = blockIdx.x * LN_ROWS_PER_BLOCK + k;
-            if (r >= N) break;
-            all += row_sd[k];
-            if (r % T == 0) bos += row_sd[k];
-        }
-        a.obs_partial[2 * blockIdx.x] = all;
-        a.obs_partial[2 * blockIdx.x + 1] = bos;
-    }
+    if (threadIdx.x == 0) ln_obs_block_partial(a.obs_partial, row_sd, N, T);  // unchanged by issue 12
 }
 
 inline void ln_forward_v1(const LNSiteForward& a) {
